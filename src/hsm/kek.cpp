@@ -1,0 +1,138 @@
+#include "hsm/kek.h"
+
+#include "gp/kcv.h"
+#include "hsm/key_objects.h"
+
+namespace sekds::hsm {
+namespace {
+
+gp::KeyType kek_type(gp::ByteView value) {
+  auto t = gp::aes_type_for_length(value.size());
+  if (!t)
+    throw HsmError(HsmErrc::InvalidArgument,
+                   "a KEK is AES-128/192/256 (16, 24 or 32 bytes), got " + std::to_string(value.size()) + " bytes");
+  return *t;
+}
+
+void refuse_existing(Hsm& hsm, Session& s, const std::string& label) {
+  if (hsm.label_exists(s, label))
+    throw HsmError(HsmErrc::ObjectExists, "an object labelled '" + label + "' exists already; labels are never reused");
+}
+
+gp::Bytes wrap_kcv(Session& s, CK_OBJECT_HANDLE kek, bool private_objects) {
+  const gp::Bytes block = gp::kcv_plaintext(gp::KcvAlg::AesGp);
+  Template t;  // no CKA_VALUE_LEN: C_CreateObject takes the length from CKA_VALUE
+  t.add_ulong(CKA_CLASS, CKO_SECRET_KEY)
+      .add_ulong(CKA_KEY_TYPE, CKK_AES)
+      .add(CKA_TOKEN, false)
+      .add(CKA_PRIVATE, private_objects)
+      .add(CKA_SENSITIVE, false)
+      .add(CKA_EXTRACTABLE, true)
+      .add(CKA_VALUE, gp::ByteView(block));
+  ScopedObject probe(s, s.create(t));
+  std::uint8_t iv[16] = {};
+  gp::Bytes out = s.wrap(mechanism(CKM_AES_CBC, iv, sizeof iv), kek, probe.get());
+  probe.destroy();
+  if (out.size() < gp::kKcvLength) throw HsmError(HsmErrc::InvalidArgument, "KCV block too short");
+  out.resize(gp::kKcvLength);
+  return out;
+}
+
+}  // namespace
+
+gp::Bytes KekStore::create_kek(const std::string& label, gp::ByteView value) {
+  const gp::KeyType type = kek_type(value);
+  if (hsm_.role() != LoginRole::SecurityOfficer)
+    throw HsmError(HsmErrc::InvalidArgument,
+                   "creating a KEK sets CKA_TRUSTED, which only the SO can do: open the Hsm with the SO role");
+  const gp::Bytes expected = gp::kcv(gp::KcvAlg::AesGp, value);
+  gp::Bytes kcv = hsm_.with_session("create KEK", [&](Session& s) {
+    refuse_existing(hsm_, s, label);
+    Template attrs;
+    attrs.add(CKA_TOKEN, true)
+        .add(CKA_PRIVATE, false)  // SO sessions can only create public objects
+        .add(CKA_TRUSTED, true)
+        .add(CKA_SENSITIVE, true)
+        .add(CKA_EXTRACTABLE, false)
+        .add(CKA_WRAP, true)
+        .add(CKA_UNWRAP, false)
+        .add(CKA_ENCRYPT, false)
+        .add(CKA_DECRYPT, false)
+        .add(CKA_SIGN, false)
+        .add(CKA_VERIFY, false)
+        .add(CKA_DERIVE, false)
+        .add(CKA_LABEL, std::string_view(label))
+        .add(CKA_ID, std::string_view(label));
+    ScopedObject kek(s, materialise_key(s, value, type, attrs, false));
+    gp::Bytes in_hsm = wrap_kcv(s, kek.get(), false);
+    if (in_hsm != expected)
+      throw HsmError(HsmErrc::KcvMismatch, label + ": the KEK in the HSM has KCV " + gp::to_hex(in_hsm) +
+                                               ", expected " + gp::to_hex(expected) + "; nothing was kept");
+    kek.release();  // keep the token object
+    return in_hsm;
+  });
+  hsm_.forget_handles();
+  return kcv;
+}
+
+gp::Bytes KekStore::kek_kcv(const std::string& label) {
+  return hsm_.with_session("KEK KCV", [&](Session& s) {
+    CK_OBJECT_HANDLE kek = hsm_.find_object(s, CKO_SECRET_KEY, label);
+    if (!s.get_bool(kek, CKA_WRAP))
+      throw HsmError(HsmErrc::Unsupported, "KEK '" + label +
+                                               "' cannot wrap, so its KCV cannot be computed in the HSM; use the "
+                                               "KCV returned when it was imported");
+    return wrap_kcv(s, kek, hsm_.private_objects());
+  });
+}
+
+gp::Bytes KekStore::import_unwrap_kek(const std::string& label, gp::ByteView value) {
+  const gp::KeyType type = kek_type(value);
+  const gp::Bytes kcv = gp::kcv(gp::KcvAlg::AesGp, value);
+  hsm_.with_session("import unwrap KEK", [&](Session& s) {
+    refuse_existing(hsm_, s, label);
+    Template attrs;
+    attrs.add(CKA_TOKEN, true)
+        .add(CKA_PRIVATE, hsm_.private_objects())
+        .add(CKA_SENSITIVE, true)
+        .add(CKA_EXTRACTABLE, false)
+        .add(CKA_WRAP, false)
+        .add(CKA_UNWRAP, true)
+        .add(CKA_ENCRYPT, false)
+        .add(CKA_DECRYPT, false)
+        .add(CKA_SIGN, false)
+        .add(CKA_VERIFY, false)
+        .add(CKA_DERIVE, false)
+        .add(CKA_LABEL, std::string_view(label))
+        .add(CKA_ID, std::string_view(label));
+    materialise_key(s, value, type, attrs, hsm_.private_objects());
+  });
+  hsm_.forget_handles();
+  return kcv;
+}
+
+gp::SecureBytes KekStore::unwrap_key(const std::string& kek_label, gp::ByteView wrapped, gp::KeyType type) {
+  const std::size_t len = gp::key_length(type);
+  if (wrapped.size() != len + 8)
+    throw HsmError(HsmErrc::InvalidArgument, std::string("an RFC 3394 wrapped ") + gp::key_type_name(type) +
+                                                 " key is " + std::to_string(len + 8) + " bytes, got " +
+                                                 std::to_string(wrapped.size()));
+  return hsm_.with_session("unwrap key", [&](Session& s) {
+    CK_OBJECT_HANDLE kek = hsm_.find_object(s, CKO_SECRET_KEY, kek_label);
+    Template t;
+    t.add_ulong(CKA_CLASS, CKO_SECRET_KEY).add_ulong(CKA_KEY_TYPE, ck_key_type(type));
+    t.add(CKA_TOKEN, false)
+        .add(CKA_PRIVATE, hsm_.private_objects())
+        .add(CKA_SENSITIVE, false)
+        .add(CKA_EXTRACTABLE, true);
+    ScopedObject key(s, s.unwrap(mechanism(CKM_AES_KEY_WRAP), kek, wrapped, t));
+    gp::SecureBytes value = s.get_secret(key.get());
+    key.destroy();
+    if (value.size() != len)
+      throw HsmError(HsmErrc::InvalidArgument, "unwrapped key is " + std::to_string(value.size()) + " bytes, " +
+                                                   gp::key_type_name(type) + " needs " + std::to_string(len));
+    return value;
+  });
+}
+
+}  // namespace sekds::hsm
