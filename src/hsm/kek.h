@@ -47,6 +47,7 @@ class KekStore {
   gp::SecureBytes unwrap_key(const std::string& kek_label, gp::ByteView wrapped, gp::KeyType type);
 
  private:
+  gp::SecureBytes unwrap_raw(const std::string& kek_label, gp::ByteView wrapped, gp::KeyType type);
   Hsm& hsm_;
 };
 
