@@ -139,7 +139,7 @@ BOOST_AUTO_TEST_CASE(random_commands_round_trip) {
     c.force_extended = rnd(5) == 0;
     Bytes enc = c.encode();
     CommandApdu back = CommandApdu::parse(enc);
-    BOOST_TEST(same(back, c), "case " << i << " " << to_hex(Bytes(enc.begin(), enc.begin() + 7)));
+    BOOST_TEST(same(back, c), "case " << i << " header " << to_hex(Bytes(enc.begin(), enc.begin() + std::min<std::ptrdiff_t>(7, std::ssize(enc)))));
     if (kind != 0) BOOST_TEST(back.is_extended() == c.is_extended(), "case " << i);
   }
 }
