@@ -3,6 +3,8 @@
 #include <cstdio>
 
 #include "gp/error.h"
+#include "gp/scp02.h"
+#include "gp/scp03.h"
 
 namespace sekds::gp {
 
@@ -124,6 +126,34 @@ InitializeUpdateResponse InitializeUpdateResponse::parse(ByteView d) {
   r.card_cryptogram.assign(d.begin() + static_cast<std::ptrdiff_t>(13 + n), d.begin() + static_cast<std::ptrdiff_t>(base));
   if (d.size() == base + 3) r.sequence_counter = read_be(d.subspan(base, 3));
   return r;
+}
+
+std::unique_ptr<HostSession> make_host_session(Scp scp, StaticKeys keys, const HostSessionOptions& options) {
+  if (scp == Scp::Scp02) {
+    if (options.s16) throw GpError(Errc::InvalidArgument, "S16 mode exists only in SCP03");
+    return std::make_unique<Scp02Host>(std::move(keys), Scp02HostOptions{options.scp02_i, options.aid});
+  }
+  return std::make_unique<Scp03Host>(std::move(keys), Scp03HostOptions{options.s16, options.aid});
+}
+
+std::unique_ptr<CardSession> make_card_session(Scp scp, StaticKeys keys, const CardSessionOptions& options) {
+  if (scp == Scp::Scp02) {
+    if (options.sequence_counter > 0xFFFF) throw GpError(Errc::InvalidArgument, "SCP02 sequence counter is 2 bytes");
+    Scp02CardOptions o;
+    o.i = options.i;
+    o.kvn = options.kvn;
+    o.kdd = options.kdd;
+    o.sequence_counter = static_cast<std::uint16_t>(options.sequence_counter);
+    o.aid = options.aid;
+    return std::make_unique<Scp02Card>(std::move(keys), std::move(o));
+  }
+  Scp03CardOptions o;
+  o.i = options.i;
+  o.kvn = options.kvn;
+  o.kdd = options.kdd;
+  o.sequence_counter = options.sequence_counter;
+  o.aid = options.aid;
+  return std::make_unique<Scp03Card>(std::move(keys), std::move(o));
 }
 
 void open_secure_channel(HostSession& session, const Transmit& transmit, std::uint8_t kvn, SecurityLevel level) {

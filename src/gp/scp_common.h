@@ -11,12 +11,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "gp/apdu.h"
 #include "gp/bytes.h"
 #include "gp/crypto.h"
+#include "gp/diversification.h"
 
 namespace sekds::gp {
 
@@ -157,6 +159,24 @@ class CardSession {
   virtual const KeyEncryptor& key_encryptor() const = 0;
   virtual void close() noexcept = 0;
 };
+
+// One entry point for either protocol, for callers that learn the SCP at run time (the TSM
+// from the TTP's answer, the card from its key set).
+struct HostSessionOptions {
+  std::uint8_t scp02_i = 0x55;  // SCP02 does not announce i; SCP03 does
+  bool s16 = false;             // SCP03 S16 mode
+  std::optional<Bytes> aid;     // checks a pseudo-random card challenge when set
+};
+std::unique_ptr<HostSession> make_host_session(Scp scp, StaticKeys keys, const HostSessionOptions& options = {});
+
+struct CardSessionOptions {
+  std::uint8_t i = 0x55;              // the card's i parameter (e.g. 15/55 for SCP02, 00/10/70 for SCP03)
+  std::uint8_t kvn = 0x01;            // key version number of `keys`
+  Bytes kdd;                          // 10 bytes
+  std::uint32_t sequence_counter = 0; // 2 bytes for SCP02, 3 for SCP03
+  Bytes aid;                          // the selected application (pseudo-random challenges)
+};
+std::unique_ptr<CardSession> make_card_session(Scp scp, StaticKeys keys, const CardSessionOptions& options);
 
 // Sends APDU bytes to the card and returns the response bytes (transport of the caller).
 using Transmit = std::function<Bytes(ByteView)>;

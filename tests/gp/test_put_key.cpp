@@ -80,7 +80,7 @@ void same_keys(const gp::PutKey& got, const gp::PutKey& want) {
   BOOST_TEST(got.first_key_id == want.first_key_id);
   BOOST_REQUIRE_EQUAL(got.keys.size(), want.keys.size());
   for (std::size_t i = 0; i < got.keys.size(); ++i) {
-    BOOST_TEST(gp::key_type_name(got.keys[i].type) == gp::key_type_name(want.keys[i].type));
+    BOOST_TEST(std::string(gp::key_type_name(got.keys[i].type)) == gp::key_type_name(want.keys[i].type));
     BOOST_TEST(to_hex(gp::view(got.keys[i].value)) == to_hex(gp::view(want.keys[i].value)));
   }
 }

@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <memory>
+#include <tuple>
 #include <vector>
 
 #include "gp/error.h"
@@ -263,6 +264,35 @@ BOOST_AUTO_TEST_CASE(scp03_counter_advances_per_initialize_update) {
   BOOST_TEST(host.card_response().sequence_counter.value_or(0) == 0x000100u);
   BOOST_TEST(*card.persisted_counter == 0x000101u);
   BOOST_TEST(to_hex(first_challenge) != to_hex(host.card_response().card_challenge));
+}
+
+BOOST_AUTO_TEST_CASE(factories_pick_the_protocol_at_run_time) {
+  for (auto [scp, i, level, len] : {std::tuple{gp::Scp::Scp02, std::uint8_t{0x55}, std::uint8_t{0x13}, std::size_t{16}},
+                                    std::tuple{gp::Scp::Scp03, std::uint8_t{0x70}, std::uint8_t{0x33}, std::size_t{32}}}) {
+    BOOST_TEST_CONTEXT(gp::scp_name(scp)) {
+      const auto keys = random_keys(len);
+      gp::CardSessionOptions copt;
+      copt.i = i;
+      copt.kvn = 0x21;
+      copt.kdd = gp::random_bytes(10);
+      copt.sequence_counter = 0x99;
+      copt.aid = kIsdAid;
+      auto session = gp::make_card_session(scp, keys, copt);
+      BOOST_TEST(std::string(gp::scp_name(session->scp())) == gp::scp_name(scp));
+      CardLoop card{*session, {}, {}};
+      gp::HostSessionOptions hopt;
+      hopt.scp02_i = i;
+      hopt.aid = kIsdAid;
+      auto host = gp::make_host_session(scp, keys, hopt);
+      BOOST_TEST(std::string(gp::scp_name(host->scp())) == gp::scp_name(scp));
+      BOOST_TEST(run_session(*host, card, gp::SecurityLevel(level)) == script().size());
+      BOOST_TEST(*card.persisted_counter == 0x9Au);
+    }
+  }
+  gp::HostSessionOptions s16;
+  s16.s16 = true;
+  BOOST_CHECK_EXCEPTION(gp::make_host_session(gp::Scp::Scp02, random_keys(16), s16), gp::GpError,
+                        [](const gp::GpError& e) { return e.code() == gp::Errc::InvalidArgument; });
 }
 
 BOOST_AUTO_TEST_SUITE_END()
