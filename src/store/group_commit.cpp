@@ -8,16 +8,30 @@
 
 namespace sekds::store {
 
-GroupCommitter::GroupCommitter(OpenConnection open, FinishBatch finish, std::size_t max_batch, bool enabled)
+const char* commit_mode_name(CommitMode m) noexcept {
+  switch (m) {
+    case CommitMode::Group: return "group";
+    case CommitMode::PerAppend: return "per-append";
+    case CommitMode::PerAppendSerialized: return "per-append-serialized";
+  }
+  return "?";
+}
+
+GroupCommitter::GroupCommitter(OpenConnection open, FinishBatch finish, std::size_t max_batch, CommitMode mode)
     : open_(std::move(open)), finish_(std::move(finish)), max_batch_(std::max<std::size_t>(1, max_batch)),
-      enabled_(enabled) {}
+      mode_(mode) {}
 
 GroupCommitter::~GroupCommitter() { flush(); }
 
 void GroupCommitter::submit(CommitJob& job) {
   job.done_ = false;
   job.error_ = nullptr;
-  if (!enabled_) {
+  if (mode_ == CommitMode::PerAppendSerialized) {
+    std::lock_guard serial(solo_mutex_);
+    run_alone(job);
+    return;
+  }
+  if (mode_ == CommitMode::PerAppend) {
     run_alone(job);
     return;
   }

@@ -45,6 +45,16 @@ class CommitJob {
   std::exception_ptr error_;
 };
 
+// How audit appends and counter checks reach the disk.
+enum class CommitMode {
+  Group,      // group commit (the default): one transaction, one fsync, for many writers
+  PerAppend,  // naive: each writer its own transaction on its own connection; SQLite's
+              // lock (and its busy-handler sleeps) orders them
+  PerAppendSerialized,  // naive, but writers queue on an in-process mutex instead of
+                        // SQLite's lock: exactly one transaction and fsync per append
+};
+const char* commit_mode_name(CommitMode m) noexcept;  // "group", "per-append", "per-append-serialized"
+
 struct GroupCommitStats {
   std::uint64_t batches = 0;      // committed transactions
   std::uint64_t jobs = 0;         // committed jobs
@@ -58,9 +68,8 @@ class GroupCommitter {
   // Called in the transaction after the batch's jobs, before COMMIT.
   using FinishBatch = std::function<void(sqlite::Connection&, BatchState&)>;
 
-  // enabled = false: every job is its own transaction on its own connection (the naive
-  // baseline the benchmark compares against).
-  GroupCommitter(OpenConnection open, FinishBatch finish, std::size_t max_batch, bool enabled);
+  // Modes other than Group are the naive baselines the benchmark compares against.
+  GroupCommitter(OpenConnection open, FinishBatch finish, std::size_t max_batch, CommitMode mode);
   ~GroupCommitter();
 
   // Runs `job` in a batch; returns when it is durable, or rethrows its batch's error.
@@ -76,7 +85,8 @@ class GroupCommitter {
   OpenConnection open_;
   FinishBatch finish_;
   std::size_t max_batch_;
-  bool enabled_;
+  CommitMode mode_;
+  std::mutex solo_mutex_;  // PerAppendSerialized: one transaction at a time
 
   mutable std::mutex mutex_;
   std::condition_variable cv_;

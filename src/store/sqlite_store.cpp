@@ -38,7 +38,7 @@ std::optional<std::string> opt_time_text(const std::optional<Timestamp>& t) {
 SqliteStore::Impl::Impl(const std::filesystem::path& path, const SqliteOptions& o)
     : options(o),
       pool(sqlite::ConnectionOptions{path.string(), o.read_only, o.busy_timeout_ms, o.max_size_bytes}),
-      committer([this] { return pool.open_connection(); }, &Impl::finish_batch, o.max_batch, o.group_commit) {}
+      committer([this] { return pool.open_connection(); }, &Impl::finish_batch, o.max_batch, o.commit_mode) {}
 
 SqliteStore::SqliteStore(const std::filesystem::path& path, const SqliteOptions& options)
     : impl_(std::make_unique<Impl>(path, options)) {

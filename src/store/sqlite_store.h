@@ -23,7 +23,7 @@ namespace sekds::store {
 struct SqliteOptions {
   bool read_only = false;  // open without write access (every change fails ReadOnly)
   int busy_timeout_ms = 10000;  // how long a writer waits for another writer's lock
-  bool group_commit = true;     // false: one transaction per append (benchmark baseline)
+  CommitMode commit_mode = CommitMode::Group;  // others: the benchmark's naive baselines
   std::size_t max_batch = 512;  // jobs per group-commit transaction
   // Cap on the database size; beyond it writes fail with DiskFull (like a full disk).
   std::optional<std::uint64_t> max_size_bytes;
