@@ -156,6 +156,28 @@ std::unique_ptr<CardSession> make_card_session(Scp scp, StaticKeys keys, const C
   return std::make_unique<Scp03Card>(std::move(keys), std::move(o));
 }
 
+ResponseApdu HostSession::unwrap(ByteView response) {
+  ResponseApdu r;
+  try {
+    r = ResponseApdu::parse(response);
+  } catch (const GpError&) {
+    close();
+    throw;
+  }
+  return unwrap(r);
+}
+
+CommandApdu CardSession::unwrap(ByteView wrapped) {
+  CommandApdu c;
+  try {
+    c = CommandApdu::parse(wrapped);
+  } catch (const GpError&) {
+    close();
+    throw;
+  }
+  return unwrap(c);
+}
+
 void open_secure_channel(HostSession& session, const Transmit& transmit, std::uint8_t kvn, SecurityLevel level) {
   const Bytes iu = session.initialize_update(kvn).encode();
   const ResponseApdu iu_resp = ResponseApdu::parse(transmit(iu));

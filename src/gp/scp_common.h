@@ -7,6 +7,7 @@
 // Card loop:  on INS 50: step = s.initialize_update(cmd); on INS 82: step = s.external_authenticate(cmd);
 //             then for every command: plain = s.unwrap(cmd) ... s.wrap(plain_response).
 // Any failed check closes the session and throws GpError naming what failed.
+// make_host_session / make_card_session choose the protocol at run time.
 #pragma once
 
 #include <cstdint>
@@ -130,7 +131,8 @@ class HostSession {
   virtual Bytes wrap(const CommandApdu& plain) = 0;
   // Checks and removes the protection of the response to the last wrapped command.
   virtual ResponseApdu unwrap(const ResponseApdu& response) = 0;
-  ResponseApdu unwrap(ByteView response) { return unwrap(ResponseApdu::parse(response)); }
+  // Same from wire bytes; a malformed response closes the channel too.
+  ResponseApdu unwrap(ByteView response);
 
   // For PUT KEY while the channel is open.
   virtual const KeyEncryptor& key_encryptor() const = 0;
@@ -152,7 +154,8 @@ class CardSession {
 
   // Verifies and removes the protection of a command received in the open session.
   virtual CommandApdu unwrap(const CommandApdu& wrapped) = 0;
-  CommandApdu unwrap(ByteView wrapped) { return unwrap(CommandApdu::parse(wrapped)); }
+  // Same from wire bytes; a malformed (e.g. truncated) command closes the session too.
+  CommandApdu unwrap(ByteView wrapped);
   // Protects the response to the last unwrapped command.
   virtual ResponseApdu wrap(const ResponseApdu& plain) = 0;
 

@@ -214,16 +214,19 @@ BOOST_AUTO_TEST_CASE(truncated_wrapped_apdus) {
   Bytes wire = p.host.wrap(kStoreData);
   wire.resize(wire.size() - 3);
   BOOST_CHECK_EXCEPTION(p.card.unwrap(wire), gp::GpError, has_code(Errc::ApduMalformed));
+  BOOST_TEST(!p.card.is_open());  // a malformed command ends the session as well
 
   Pair q(gp::SecurityLevel(0x01));
   q.open();
   BOOST_CHECK_EXCEPTION(q.card.unwrap(gp::from_hex("84E200000401020304")), gp::GpError, has_code(Errc::ApduMalformed));
+  BOOST_TEST(!q.card.is_open());
 
   Pair r(gp::SecurityLevel(0x11));
   r.open();
   r.card.unwrap(r.host.wrap(kStoreData));
   r.card.wrap({{}, 0x9000});
   BOOST_CHECK_EXCEPTION(r.host.unwrap(gp::from_hex("01020304059000")), gp::GpError, has_code(Errc::ApduMalformed));
+  BOOST_TEST(!r.host.is_open());
 }
 
 BOOST_AUTO_TEST_CASE(bad_padding_after_decryption_of_a_command) {
