@@ -94,11 +94,13 @@ void Hsm::connect_locked() {
     ++attempts_;
     connected_.store(false, std::memory_order_release);
   }
-  drop_sessions_locked();
-  anchor_ = CK_INVALID_HANDLE;
   try {
     if (!module_) module_ = Module::acquire(config_.module_path);
+    // Exclusive: no operation is in flight, so no leased session can come back into the pool
+    // after it has been emptied below.
     std::unique_lock mlk(module_->mutex());
+    drop_sessions_locked();
+    anchor_ = CK_INVALID_HANDLE;
     // Re-initialise unless another Hsm of this process already did since we connected
     // (re-initialising again would kill its fresh sessions).
     if (!module_->initialized() || module_->generation() == module_generation_) module_->reinitialize_locked();

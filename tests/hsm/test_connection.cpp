@@ -4,9 +4,12 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "fixture.h"
 #include "gp/diversification.h"
@@ -158,6 +161,54 @@ BOOST_AUTO_TEST_CASE(token_directory_moved_away_and_back) {
   BOOST_TEST(gp::to_hex(after.dek.kcv) == gp::to_hex(before.dek.kcv));
   BOOST_TEST(h->status().connected);
   BOOST_TEST(h->status().connects == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(outage_under_concurrent_load) {
+  make_kek("sekds/kek/tsm1/1", gp::from_hex("000102030405060708090A0B0C0D0E0F"));
+  auto h = open();
+  hsm::MasterKeyStore(*h).generate({"issuerD", 1, gp::KeyType::Des2, false, gp::DiversificationMethod::Visa2});
+  hsm::KeyRelease release(*h);
+  const auto scheme = gp::DiversificationScheme::of(gp::DiversificationMethod::Visa2);
+  const auto ref = hsm::MasterKeyRef::of_key_set("issuerD", 1, false);
+  std::atomic<bool> stop{false}, moved_back{false};
+  std::atomic<int> ok_after{0}, outages{0}, other{0};
+  std::string other_text;
+  std::mutex other_mu;
+  auto worker = [&] {
+    gp::Bytes kdd(10, 0x42);
+    while (!stop) {
+      try {
+        release.derive_and_wrap(ref, scheme, gp::KeyType::Des2, gp::KcvAlg::Des3Zero, kdd, "sekds/kek/tsm1/1");
+        if (moved_back) ++ok_after;
+      } catch (const HsmError& e) {
+        if (e.unavailable()) {
+          ++outages;
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        } else {
+          ++other;
+          std::lock_guard lk(other_mu);
+          other_text = e.what();
+        }
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) threads.emplace_back(worker);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const std::string away = token.dir() + "/tokens.away";
+  BOOST_REQUIRE(std::rename(token.tokens_dir().c_str(), away.c_str()) == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  BOOST_REQUIRE(std::rename(away.c_str(), token.tokens_dir().c_str()) == 0);
+  moved_back = true;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (ok_after < 20 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  stop = true;
+  for (auto& t : threads) t.join();
+  BOOST_TEST(outages.load() > 0);
+  BOOST_TEST(other.load() == 0, other_text);
+  BOOST_TEST(ok_after.load() >= 20);
+  BOOST_TEST(h->status().connected);
 }
 
 BOOST_AUTO_TEST_CASE(user_and_so_cannot_share_a_token_in_one_process) {
