@@ -211,6 +211,35 @@ BOOST_AUTO_TEST_CASE(outage_under_concurrent_load) {
   BOOST_TEST(h->status().connected);
 }
 
+BOOST_AUTO_TEST_CASE(objects_made_and_removed_by_another_process_are_seen) {
+  // The admin CLI changes the token while the server runs: no restart may be needed.
+  auto h = open();
+  auto p11 = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv{"pkcs11-tool", "--module", test::SoftHsmToken::module_path(), "--token-label",
+                                  token.label(), "--login", "--pin", "env:SEKDS_TEST_P11_PIN"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::string out;
+    int rc = test::SoftHsmToken::run(argv, &out, {"SEKDS_TEST_P11_PIN=" + token.user_pin()});
+    BOOST_REQUIRE_MESSAGE(rc == 0, out);
+  };
+  auto handle_of = [&](const std::string& label) {
+    return h->with_session("find", [&](hsm::Session& s) { return h->find_object(s, CKO_SECRET_KEY, label); });
+  };
+  auto value_len = [&](const std::string& label) {
+    return h->with_session("len", [&](hsm::Session& s) {
+      return s.get_ulong(h->find_object(s, CKO_SECRET_KEY, label), CKA_VALUE_LEN);
+    });
+  };
+  BOOST_TEST((expect_hsm_error([&] { handle_of("other-process"); }).code() == HsmErrc::ObjectNotFound));
+  p11({"--keygen", "--key-type", "AES:16", "--label", "other-process", "--sensitive"});
+  BOOST_TEST(value_len("other-process") == 16u);  // created elsewhere, found here
+  // Replaced elsewhere under the same label: the cached handle goes stale and is looked up again.
+  p11({"--delete-object", "--type", "secrkey", "--label", "other-process"});
+  p11({"--keygen", "--key-type", "AES:32", "--label", "other-process", "--sensitive"});
+  BOOST_TEST(value_len("other-process") == 32u);
+  BOOST_TEST(h->status().connects == 1u);  // no reconnect was needed
+}
+
 BOOST_AUTO_TEST_CASE(user_and_so_cannot_share_a_token_in_one_process) {
   auto so = open(hsm::LoginRole::SecurityOfficer);
   auto e = expect_hsm_error([&] { hsm::Hsm user(config()); });
