@@ -20,6 +20,7 @@ const char* errc_name(Errc e) noexcept {
     case Errc::SecurityNotSatisfied: return "SecurityNotSatisfied";
     case Errc::PaddingInvalid: return "PaddingInvalid";
     case Errc::KcvMismatch: return "KcvMismatch";
+    case Errc::UnwrapFailed: return "UnwrapFailed";
   }
   return "Unknown";
 }

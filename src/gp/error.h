@@ -25,6 +25,7 @@ enum class Errc {
   SecurityNotSatisfied, // command needs a secure channel / level not met
   PaddingInvalid,     // ISO 9797-1 method 2 padding missing
   KcvMismatch,        // a key check value does not match
+  UnwrapFailed,       // AES key wrap integrity check failed (tampered data or wrong KEK)
 };
 
 const char* errc_name(Errc e) noexcept;

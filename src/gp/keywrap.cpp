@@ -111,7 +111,7 @@ SecureBytes aes_key_unwrap(KeyWrapAlgorithm alg, ByteView kek, ByteView wrapped)
                                            std::to_string(min) + ", got " + std::to_string(wrapped.size()));
   SecureBytes out;
   if (!run(alg, kek, wrapped, false, out))
-    throw GpError(Errc::MacMismatch, std::string(key_wrap_name(alg)) +
+    throw GpError(Errc::UnwrapFailed, std::string(key_wrap_name(alg)) +
                                          " unwrap: integrity check failed (wrong KEK or tampered data)");
   return out;
 }
