@@ -51,11 +51,6 @@ std::string SecurityLevel::to_string() const {
   return s.empty() ? "NONE" : s;
 }
 
-bool sw_is_success(std::uint16_t sw) noexcept {
-  const auto sw1 = static_cast<std::uint8_t>(sw >> 8);
-  return sw == 0x9000 || sw1 == 0x62 || sw1 == 0x63;
-}
-
 CommandApdu InitializeUpdateCommand::to_apdu() const {
   return CommandApdu(kClaGp, kInsInitializeUpdate, kvn, key_id, host_challenge, 256u);
 }

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "gp/apdu.h"
+#include "gp/status_word.h"
 #include "gp/bytes.h"
 #include "gp/crypto.h"
 #include "gp/diversification.h"
@@ -60,10 +61,6 @@ class SecurityLevel {
  private:
   std::uint8_t b_ = 0;
 };
-
-// GP: 9000 and the warnings 62xx / 63xx are success; everything else is an error status,
-// and a response with an error status carries neither data nor R-MAC (Amd D 6.2.5).
-bool sw_is_success(std::uint16_t sw) noexcept;
 
 // INITIALIZE UPDATE as the card receives it.
 struct InitializeUpdateCommand {

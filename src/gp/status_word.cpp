@@ -144,4 +144,9 @@ void expect_sw(const ResponseApdu& r, std::string_view command, std::initializer
   if (std::find(accepted.begin(), accepted.end(), r.sw) == accepted.end()) throw StatusWordError(r.sw, command);
 }
 
+bool sw_is_success(std::uint16_t sw) noexcept {
+  const auto sw1 = static_cast<std::uint8_t>(sw >> 8);
+  return sw == 0x9000 || sw1 == 0x62 || sw1 == 0x63;
+}
+
 }  // namespace sekds::gp

@@ -46,8 +46,10 @@ std::string sw_describe(std::uint16_t sw);
 bool sw_is_known(std::uint16_t sw) noexcept;
 SwCategory sw_category(std::uint16_t sw) noexcept;
 // ISO 7816-4 "normal processing": 9000 and 61xx (61xx: more data waits for GET RESPONSE).
-// (gp/scp_common.h has sw_is_success(), which also counts the warnings 62xx/63xx.)
 bool sw_is_normal_processing(std::uint16_t sw) noexcept;
+// GP secure messaging: 9000 and the warnings 62xx / 63xx are success; everything else is an
+// error status, and a response with an error status carries neither data nor R-MAC (Amd D 6.2.5).
+bool sw_is_success(std::uint16_t sw) noexcept;
 
 // A card answered a command with a status word the caller did not accept.
 class StatusWordError : public std::runtime_error {
