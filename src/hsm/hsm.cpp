@@ -65,7 +65,9 @@ Hsm::~Hsm() {
   if (!module_) return;
   {
     std::unique_lock mlk(module_->mutex());
-    if (connected_.load() && module_->initialized() && module_->generation() == module_generation_) {
+    // Our handles are valid (or harmlessly dead) as long as the module was not re-initialised
+    // since we connected; closing a handle of an older generation could close someone else's.
+    if (module_->initialized() && module_->generation() == module_generation_) {
       CK_FUNCTION_LIST_PTR fn = module_->fn();
       std::lock_guard pl(pool_mu_);
       for (CK_SESSION_HANDLE h : idle_) fn->C_CloseSession(h);
@@ -175,7 +177,7 @@ void Hsm::connect_locked() {
   forget_handles();
 }
 
-bool Hsm::try_connect(bool ignore_backoff) {
+bool Hsm::try_connect(bool ignore_backoff, bool force) {
   {
     std::lock_guard sl(state_mu_);
     if (!ignore_backoff && (login_refused_ || Clock::now() < next_attempt_)) return false;
@@ -185,8 +187,9 @@ bool Hsm::try_connect(bool ignore_backoff) {
     if (!ignore_backoff) return false;  // another thread is reconnecting: fail fast meanwhile
     rl.lock();
   }
-  if (!ignore_backoff && connected_.load() && module_ && module_->generation() == module_generation_)
-    return true;  // another thread reconnected in the meantime
+  // Another thread may have reconnected while we waited: connecting again would re-initialise
+  // the module and kill the sessions it just opened.
+  if (!force && connected_.load() && module_ && module_->generation() == module_generation_) return true;
   try {
     connect_locked();
     return true;
@@ -206,7 +209,7 @@ bool Hsm::reconnect_now() {
     last_error_ = e;
     return false;
   }
-  return try_connect(true);
+  return try_connect(true, true);
 }
 
 std::uint64_t Hsm::ensure_connected() {

@@ -124,7 +124,8 @@ class Hsm {
   void run(const char* what, const std::function<void(Session&)>& fn);
   std::uint64_t ensure_connected();  // returns the connection generation
   void connect_locked();             // caller holds reconnect_mu_
-  bool try_connect(bool ignore_backoff);
+  // ignore_backoff: the module is known to be up (or an operator asked); force: even if connected.
+  bool try_connect(bool ignore_backoff, bool force = false);
   void mark_unavailable(const HsmError& e, std::uint64_t generation);
   [[noreturn]] void fail_fast();
   bool token_healthy(Session& s, std::string* detail);

@@ -99,7 +99,9 @@ gp::SecureBytes PinSource::read() const {
       if (*v == '\0') fail("PIN variable " + where_ + " is empty");
       return gp::SecureBytes(v, v + std::strlen(v));
     }
-    case Kind::Value: return value_;
+    case Kind::Value:
+      if (value_.empty()) fail("no PIN source configured (give file:/path or env:NAME)");
+      return value_;
   }
   fail("unknown PIN source");
 }

@@ -240,6 +240,22 @@ BOOST_AUTO_TEST_CASE(objects_made_and_removed_by_another_process_are_seen) {
   BOOST_TEST(h->status().connects == 1u);  // no reconnect was needed
 }
 
+BOOST_AUTO_TEST_CASE(a_reinitialisation_by_one_hsm_is_absorbed_by_the_other) {
+  token.add_token("second");
+  auto a = open();
+  auto cfg = config();
+  cfg.token = "second";
+  hsm::Hsm b(cfg);
+  BOOST_TEST(b.generate_random(4).size() == 4u);
+  BOOST_TEST(a->reconnect_now());  // C_Finalize + C_Initialize: b's sessions are gone
+  for (int i = 0; i < 5; ++i) {    // b reconnects without failing a call and without re-initialising
+    BOOST_TEST(b.generate_random(4).size() == 4u);
+    BOOST_TEST(a->generate_random(4).size() == 4u);
+  }
+  BOOST_TEST(b.status().connects == 2u);
+  BOOST_TEST(a->status().connects == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(user_and_so_cannot_share_a_token_in_one_process) {
   auto so = open(hsm::LoginRole::SecurityOfficer);
   auto e = expect_hsm_error([&] { hsm::Hsm user(config()); });

@@ -91,6 +91,8 @@ BOOST_AUTO_TEST_CASE(in_memory_value) {
   auto p = PinSource::value(gp::SecureBytes{'1', '2'});
   BOOST_TEST(str(p.read()) == "12");
   BOOST_TEST(p.describe() == "value");
+  BOOST_TEST((code_of([] { PinSource().read(); }) == HsmErrc::PinSource));  // nothing configured
+  BOOST_TEST((code_of([] { PinSource::value({}); }) == HsmErrc::PinSource));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
