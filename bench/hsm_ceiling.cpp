@@ -4,9 +4,11 @@
 //
 //   bench_hsm_ceiling [--seconds 2] [--threads 1,2]                  (a throwaway token)
 //   bench_hsm_ceiling --conf softhsm2.conf --token sekds --pin-file user.pin --so-pin-file so.pin
+//   bench_hsm_ceiling --conf softhsm2.conf --token sekds --pin-file user.pin --kek sekds/kek/tsm1/1
 //
-// With an existing token it creates its own master keys and KEK under labels holding
-// "bench-<pid>" and destroys them at the end (the KEK needs the SO PIN: CKA_TRUSTED).
+// With an existing token it creates its own master keys (and KEK, unless --kek names an existing
+// trusted one) under labels holding "bench-<pid>" and destroys them at the end (creating a KEK
+// needs the SO PIN: CKA_TRUSTED).
 // Prints one JSON document on stdout; progress goes to stderr.
 #include <unistd.h>
 
@@ -52,13 +54,14 @@ const std::vector<Case> kCases{
 
 int main(int argc, char** argv) {
   CLI::App app{"HSM ceiling: KeyRelease::derive_and_wrap key sets per second against a PKCS#11 token"};
-  std::string conf, token, pin_file, so_pin_file, module = test::SoftHsmToken::module_path();
+  std::string conf, token, pin_file, so_pin_file, kek_option, module = test::SoftHsmToken::module_path();
   double seconds = 2.0;
   std::vector<unsigned> thread_counts{1, 2};
   app.add_option("--conf", conf, "SOFTHSM2_CONF of an existing token (default: a throwaway token)");
   app.add_option("--token", token, "token label or pkcs11: URI (with --conf)");
   app.add_option("--pin-file", pin_file, "user PIN file, mode 0600 (with --conf)");
-  app.add_option("--so-pin-file", so_pin_file, "SO PIN file, mode 0600 (with --conf; the KEK is trusted)");
+  app.add_option("--so-pin-file", so_pin_file, "SO PIN file, mode 0600 (with --conf, to create a trusted KEK)");
+  app.add_option("--kek", kek_option, "an existing trusted KEK label to wrap under (instead of --so-pin-file)");
   app.add_option("--module", module, "PKCS#11 module");
   app.add_option("--seconds", seconds, "measuring time per case and thread count")->check(CLI::Range(0.1, 600.0));
   app.add_option("--threads", thread_counts, "thread counts")->delimiter(',');
@@ -72,8 +75,8 @@ int main(int argc, char** argv) {
       pin_file = temp->user_pin_source().substr(5);
       so_pin_file = temp->so_pin_source().substr(5);
     } else {
-      if (token.empty() || pin_file.empty() || so_pin_file.empty()) {
-        std::cerr << "--conf needs --token, --pin-file and --so-pin-file\n";
+      if (token.empty() || pin_file.empty() || (so_pin_file.empty() && kek_option.empty())) {
+        std::cerr << "--conf needs --token, --pin-file and --so-pin-file or --kek\n";
         return 2;
       }
       ::setenv("SOFTHSM2_CONF", conf.c_str(), 1);
@@ -89,8 +92,9 @@ int main(int argc, char** argv) {
     };
 
     const std::string tag = "bench-" + std::to_string(::getpid());
-    const std::string kek = hsm::kek_label(tag, 1);
-    {
+    const bool own_kek = kek_option.empty();
+    const std::string kek = own_kek ? hsm::kek_label(tag, 1) : kek_option;
+    if (own_kek) {
       hsm::Hsm so(config(hsm::LoginRole::SecurityOfficer));
       hsm::KekStore(so).create_kek(kek, gp::view(so.generate_random(32)));
     }
@@ -154,7 +158,7 @@ int main(int argc, char** argv) {
         }
       }
     }
-    {
+    if (own_kek) {
       hsm::Hsm so(config(hsm::LoginRole::SecurityOfficer));
       so.destroy_object(kek);
     }
