@@ -1,0 +1,83 @@
+// sekds-server configuration (TOML, toml++). deploy/sekds-server.example.toml documents every
+// key. Relative paths are resolved against the directory of the configuration file.
+//
+// Every problem is a ConfigError whose message is ONE line naming the key and what is wrong,
+// e.g. "tls.private_key: /etc/sekds/server.key: readable by other users (mode 0644); chmod 600 it".
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sekds::service {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct TlsConfig {
+  std::filesystem::path certificate;  // server certificate chain (PEM), leaf first
+  std::filesystem::path private_key;  // its private key (PEM, unencrypted); may be the same file
+  std::filesystem::path client_ca;    // CA bundle (PEM) that TSM client certificates must chain to
+  std::optional<std::filesystem::path> crl;  // optional CRL (PEM) of that CA
+  std::string min_version = "1.2";    // "1.2" or "1.3"
+  std::string ciphers;                // TLS 1.2 cipher list; empty = the built-in ECDHE+AEAD list
+};
+
+struct HsmConfig {  // read here, used by the key-release step
+  std::filesystem::path module;  // PKCS#11 module (.so)
+  std::string token;             // token label, or an RFC 7512 pkcs11: URI
+  std::string pin;               // PIN source: "file:/path" (path resolved) or "env:NAME"
+};
+
+struct StoreConfig {  // read here, used by the key-release step
+  std::filesystem::path path;  // SQLite database file
+};
+
+struct ServerConfig {
+  // [server]
+  std::string listen = "127.0.0.1";
+  std::uint16_t port = 8443;  // 0 = any free port (tests)
+  unsigned workers = 4;
+  unsigned backlog = 128;
+  int idle_timeout_s = 60;       // a parked keep-alive connection is closed after this
+  int handshake_timeout_s = 10;  // TLS handshake
+  int recv_timeout_s = 10;       // one read may stall this long
+  int send_timeout_s = 10;       // one write may stall this long
+  int request_timeout_s = 30;    // whole request (read) or response (write)
+  // [limits]
+  unsigned max_connections = 256;
+  std::size_t max_message_size = 64 * 1024;  // request body bytes
+  unsigned max_xml_depth = 32;
+  double rate_per_tsm = 50;   // requests per second per client certificate; 0 = unlimited
+  double rate_burst = 100;    // bucket size
+  // [tls]
+  TlsConfig tls;
+  // [hsm], [store] (optional until the key-release step wires them)
+  std::optional<HsmConfig> hsm;
+  std::optional<StoreConfig> store;
+  // [log]
+  std::string log_level = "info";  // trace debug info warn error critical off
+  std::optional<std::filesystem::path> log_file;  // default: stderr
+
+  std::filesystem::path source;  // the file it was read from (for messages)
+};
+
+// Parses and checks types, ranges and unknown keys; does not touch the files it names.
+ServerConfig parse_config(std::string_view toml_text, const std::filesystem::path& source);
+// Reads `file`, parse_config(), then check_files(). Warnings (e.g. a group-readable key) are
+// appended to `warnings`.
+ServerConfig load_config(const std::filesystem::path& file, std::vector<std::string>& warnings);
+// Checks the files the configuration names: present, readable, private keys and PIN files not
+// accessible by other users (refused) and not readable by the group (a warning: a deployment
+// may grant the service's group read access with 0640), PEM contents that parse, the
+// certificate matching its key, the CRL not expired, the PKCS#11 module present.
+void check_files(const ServerConfig& config, std::vector<std::string>& warnings);
+
+}  // namespace sekds::service

@@ -1,0 +1,408 @@
+// One request on one connection: gSOAP hooks (HTTP header checks, the body guard, GET
+// endpoints, refused methods), the answer to every kind of failure, metrics and the access log.
+#include <poll.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "service/logging.h"
+#include "service/soap_convert.h"
+#include "service/soap_endpoint.h"
+
+namespace sekds::service::detail {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+Connection* conn_of(struct soap* s) { return static_cast<Connection*>(s->user); }
+
+// `path` is `want`, optionally followed by a query string.
+bool path_is(const char* path, const char* want) {
+  if (path == nullptr) return false;
+  std::size_t n = std::strlen(want);
+  return std::strncmp(path, want, n) == 0 && (path[n] == '\0' || path[n] == '?');
+}
+
+const char* reason_phrase(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 503: return "Service Unavailable";
+    default: return "Error";
+  }
+}
+
+// A plain (non-SOAP) HTTP answer.
+int send_plain(Connection& c, int status, const char* content_type, const std::string& body) {
+  struct soap* s = c.soap;
+  s->error = SOAP_OK;
+  s->http_content = content_type;
+  c.rec.http_status = status;
+  int rc = soap_response(s, status == 200 ? SOAP_FILE : SOAP_FILE + status);
+  if (rc == SOAP_OK) rc = soap_send_raw(s, body.data(), body.size());
+  if (rc == SOAP_OK) rc = soap_end_send(s);
+  s->http_content = nullptr;
+  s->http_extra_header = nullptr;
+  return rc;
+}
+
+// Like soap_send_fault(), but without closing: used for faults after which the connection
+// stays usable (the request was read completely) and before a drain-then-close.
+void write_fault(Connection& c) {
+  struct soap* s = c.soap;
+  s->error = SOAP_OK;
+  s->header = nullptr;
+  const char* code = *soap_faultcode(s);
+  bool sender = code != nullptr && (std::strstr(code, "Client") || std::strstr(code, "Sender"));
+  c.rec.http_status = (s->version == 2 && sender) ? 400 : 500;
+  soap_serializeheader(s);
+  soap_serializefault(s);
+  if (soap_begin_count(s)) return;
+  if (s->mode & SOAP_IO_LENGTH) {
+    if (soap_envelope_begin_out(s) || soap_putheader(s) || soap_body_begin_out(s) || soap_putfault(s) ||
+        soap_body_end_out(s) || soap_envelope_end_out(s))
+      return;
+  }
+  if (soap_end_count(s) || soap_response(s, SOAP_FAULT) || soap_envelope_begin_out(s) || soap_putheader(s) ||
+      soap_body_begin_out(s) || soap_putfault(s) || soap_body_end_out(s) || soap_envelope_end_out(s))
+    return;
+  soap_end_send(s);
+}
+
+void transport_fault(Connection& c, FaultCode code, const std::string& message) {
+  soapconv::use_soap_version(c.soap, c.soap_version);
+  c.soap->keep_alive = 0;
+  soapconv::set_fault(c.soap, {code, message});
+  c.rec.fault = fault_code_name(code);
+  write_fault(c);
+}
+
+// After an answer sent before the request was read to its end: read (and drop) what the client
+// is still sending for a moment, so that closing does not reset the connection under the answer.
+void drain(Connection& c) {
+  int fd = c.soap->socket;
+  if (!soap_valid_socket(c.soap->socket)) return;
+  auto deadline = Clock::now() + std::chrono::milliseconds(500);
+  std::size_t total = 0;
+  char buf[16384];
+  while (total < (1u << 20)) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) break;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(std::min<long long>(left, 50))) <= 0) break;
+    ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n <= 0) break;
+    total += static_cast<std::size_t>(n);
+  }
+}
+
+bool peer_gone(Connection& c) {
+  if (!soap_valid_socket(c.soap->socket)) return true;
+  pollfd p{c.soap->socket, POLLIN | POLLRDHUP, 0};
+  if (::poll(&p, 1, 0) < 0) return true;
+  return (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+std::string gsoap_error_text(struct soap* s) {
+  soap_set_fault(s);
+  const char* text = soap_fault_string(s);
+  std::string m = text ? text : "malformed request";
+  return soapconv::truncate_utf8(m, 200);
+}
+
+// ---- hooks ----
+
+int on_parse(struct soap* s) {
+  Connection* c = conn_of(s);
+  c->in_body = false;
+  int rc = c->ctx.gsoap_fparse(s);
+  if (rc != SOAP_OK) return rc;
+  // gSOAP reports PUT and PATCH as POST: judge by the request line seen on the wire.
+  bool other_method = !c->method.empty() && c->method != "POST" && c->method != "GET";
+  if (other_method || (s->status != SOAP_POST && s->status != SOAP_GET)) {
+    c->http_reject = 405;
+    return 405;
+  }
+  if (s->status == SOAP_POST && !path_is(s->path, kServicePath)) {
+    c->http_reject = 404;
+    return 404;
+  }
+  if (s->length > 0 && (s->mode & SOAP_IO) != SOAP_IO_CHUNK)
+    c->guard.expect_length(static_cast<std::size_t>(s->length));
+  c->in_body = true;  // from here on, received bytes are the body: the guard looks at them
+  return SOAP_OK;
+}
+
+int on_parse_header(struct soap* s, const char* key, const char* val) {
+  Connection* c = conn_of(s);
+  if (!strcasecmp(key, "Content-Length")) {
+    char* end = nullptr;
+    unsigned long long n = std::strtoull(val, &end, 10);
+    if (end == val || n > c->ctx.config.max_message_size) {
+      c->http_reject = 413;
+      return 413;
+    }
+  } else if (!strcasecmp(key, "Content-Encoding")) {
+    // No compressed bodies: a deflate bomb would bypass the size cap.
+    if (strcasecmp(val, "identity") != 0) {
+      c->http_reject = 415;
+      return 415;
+    }
+    return SOAP_OK;
+  } else if (!strcasecmp(key, "Accept-Encoding")) {
+    return SOAP_OK;  // never compress answers (no compression oracle next to key material)
+  } else if (!strcasecmp(key, "Content-Type")) {
+    c->soap_version = strncasecmp(val, "application/soap+xml", 20) == 0 ? 2 : 1;
+  }
+  return c->ctx.gsoap_fparsehdr(s, key, val);
+}
+
+int on_prepare_recv(struct soap* s, const char* buf, std::size_t len) {
+  Connection* c = conn_of(s);
+  if (c->raw_bytes == 0 && !c->in_body) {  // the request line starts here: note the method
+    std::string_view head(buf, std::min<std::size_t>(len, 16));
+    c->method = std::string(head.substr(0, head.find(' ')));
+  }
+  c->raw_bytes += len;
+  // gSOAP passes the raw bytes (header included) first, then, once the header is parsed, the
+  // body (de-chunked) again: only the latter goes to the guard.
+  if (c->in_body && c->guard.feed(std::string_view(buf, len)) != RequestGuard::Violation::None) return SOAP_EOM;
+  return SOAP_OK;
+}
+
+std::string health_json(Connection& c, bool& ok) {
+  Health h = c.ctx.health ? c.ctx.health() : Health{};
+  ok = h.ok;
+  nlohmann::json j = {
+      {"status", h.ok ? "ok" : "unavailable"},
+      {"version", SEKDS_VERSION},
+      {"uptime_seconds",
+       std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - c.ctx.started).count()},
+      {"open_connections", static_cast<long long>(c.ctx.metrics.open_connections.value())},
+      {"stopping", c.ctx.stopping.load()},
+  };
+  if (!h.detail.empty()) j["detail"] = h.detail;
+  return j.dump() + "\n";
+}
+
+int on_get(struct soap* s) {
+  Connection* c = conn_of(s);
+  if (c->ctx.stopping) s->keep_alive = 0;
+  std::string path_label;
+  int rc;
+  if (path_is(s->path, "/healthz")) {
+    path_label = "/healthz";
+    bool ok = true;
+    std::string body = health_json(*c, ok);
+    rc = send_plain(*c, ok ? 200 : 503, "application/json", body);
+  } else if (path_is(s->path, "/metrics")) {
+    path_label = "/metrics";
+    rc = send_plain(*c, 200, "text/plain; version=0.0.4; charset=utf-8", c->ctx.metrics.registry.render());
+  } else {
+    path_label = "other";
+    rc = send_plain(*c, 404, "text/plain; charset=utf-8", "not found\n");
+  }
+  c->rec.operation = "GET " + path_label;
+  c->answered_get = true;
+  c->ctx.metrics.http_requests.with({path_label, std::to_string(c->rec.http_status)}).inc();
+  return rc;
+}
+
+int on_refused_method(struct soap* s) {
+  conn_of(s)->http_reject = 405;
+  return 405;
+}
+
+// ---- failures ----
+
+void respond_error(Connection& c, int err) {
+  struct soap* s = c.soap;
+  c.rec.gsoap_error = err;
+  s->keep_alive = 0;
+  ServiceMetrics& m = c.ctx.metrics;
+  if (err == SOAP_SSL_ERROR || err == SOAP_TCP_ERROR) {
+    c.rec.fault = "connection_error";
+    return;
+  }
+  RequestGuard::Violation v = c.guard.violation();
+  if (v != RequestGuard::Violation::None) {
+    m.rejected_requests.with({RequestGuard::name(v)}).inc();
+    switch (v) {
+      case RequestGuard::Violation::Oversize:
+        c.rec.fault = "oversize";
+        send_plain(c, 413, "text/plain; charset=utf-8",
+                   fmt::format("request body larger than {} bytes\n", c.ctx.config.max_message_size));
+        break;
+      case RequestGuard::Violation::Dtd:
+        transport_fault(c, FaultCode::InvalidArgument, "document type declarations (DTD) are not allowed in SOAP");
+        break;
+      case RequestGuard::Violation::UndeclaredEntity:
+        transport_fault(c, FaultCode::InvalidArgument,
+                        "undeclared XML entity reference (only the predefined entities and character references)");
+        break;
+      case RequestGuard::Violation::TooDeep:
+        transport_fault(c, FaultCode::InvalidArgument,
+                        fmt::format("XML nesting deeper than {} levels", c.ctx.config.max_xml_depth));
+        break;
+      case RequestGuard::Violation::Truncated:
+        transport_fault(c, FaultCode::InvalidArgument, "malformed XML: the body ends before the document does");
+        break;
+      case RequestGuard::Violation::None:
+        break;
+    }
+    drain(c);
+    return;
+  }
+  int http = c.http_reject;
+  if (!http && err >= SOAP_GET_METHOD && err <= SOAP_HTTP_METHOD) http = 405;
+  if (!http && err >= 400 && err < 600) http = err;
+  if (http) {
+    const char* reason = http == 404 ? "not_found" : http == 405 ? "method_not_allowed" : http == 413 ? "oversize"
+                         : http == 415 ? "content_encoding" : "http_error";
+    m.rejected_requests.with({reason}).inc();
+    c.rec.fault = reason;
+    if (http == 405) s->http_extra_header = "Allow: GET, POST";
+    std::string body = http == 413 ? fmt::format("request body larger than {} bytes\n", c.ctx.config.max_message_size)
+                                   : fmt::format("{}\n", reason_phrase(http));
+    send_plain(c, http, "text/plain; charset=utf-8", body);
+    drain(c);
+    return;
+  }
+  if (err == SOAP_EOF) {
+    if (peer_gone(c)) {
+      c.rec.fault = "disconnected";
+      return;
+    }
+    bool body_complete = s->length > 0 && c.guard.bytes() >= s->length;
+    if (body_complete) {
+      m.rejected_requests.with({"malformed"}).inc();
+      transport_fault(c, FaultCode::InvalidArgument, "malformed XML: the document ends before its last end tag");
+    } else {
+      m.rejected_requests.with({"timeout"}).inc();
+      c.rec.fault = "timeout";
+      send_plain(c, 408, "text/plain; charset=utf-8", "request not received in time\n");
+    }
+    drain(c);
+    return;
+  }
+  // gSOAP's XML, schema and SOAP errors (malformed XML, a value breaking the WSDL, an unknown
+  // operation, a wrong envelope): the request's fault, with gSOAP's description.
+  bool sender = soap_xml_error_check(err) || soap_soap_error_check(err) || err == SOAP_NO_METHOD ||
+                err == SOAP_NAMESPACE || err == SOAP_UTF_ERROR || err == SOAP_LEVEL || err == SOAP_OCCURS ||
+                err == SOAP_LENGTH || err == SOAP_TYPE || err == SOAP_EOM;
+  std::string text = gsoap_error_text(s);
+  m.rejected_requests.with({sender ? "malformed" : "internal"}).inc();
+  transport_fault(c, sender ? FaultCode::InvalidArgument : FaultCode::Internal, text);
+  drain(c);
+}
+
+void finish(Connection& c, Clock::time_point t0) {
+  double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  const RequestRecord& r = c.rec;
+  bool soap_op = r.operation.rfind("GET ", 0) != 0;
+  if (soap_op && r.fault != "disconnected" && r.fault != "connection_error") {
+    std::string op = r.operation == "-" ? "unknown" : r.operation;
+    // Only SOAP answers count as requests; plain HTTP refusals are in rejected_requests.
+    if (r.http_status == 200 || r.http_status == 400 || r.http_status == 500) {
+      c.ctx.metrics.requests.with({op, r.fault}).inc();
+      c.ctx.metrics.request_seconds.with({op}).observe(seconds);
+    }
+  }
+  if (!log_enabled(spdlog::level::info)) return;
+  nlohmann::ordered_json j = {
+      {"event", "request"},
+      {"peer", c.peer},
+      {"tsm_fp", c.identity.cert_sha256_hex},
+      {"tsm_subject", c.identity.subject},
+      {"op", r.operation},
+      {"fault", r.fault},
+      {"status", r.http_status},
+      {"latency_ms", std::round(seconds * 1e6) / 1e3},
+  };
+  if (soap_op) j["soap"] = c.soap_version == 2 ? "1.2" : "1.1";
+  if (!r.audit_id.empty()) j["audit_id"] = r.audit_id;
+  if (!r.request_id.empty()) j["request_id"] = r.request_id;
+  if (r.gsoap_error) j["gsoap_error"] = r.gsoap_error;
+  log_json(spdlog::level::info, std::move(j));
+}
+
+}  // namespace
+
+void install_hooks(ServerContext& ctx, struct soap* listener) {
+  ctx.gsoap_fparse = listener->fparse;
+  ctx.gsoap_fparsehdr = listener->fparsehdr;
+  listener->fparse = on_parse;
+  listener->fparsehdr = on_parse_header;
+  listener->fpreparerecv = on_prepare_recv;
+  listener->fget = on_get;
+  listener->fput = on_refused_method;
+  listener->fpatch = on_refused_method;
+  listener->fdel = on_refused_method;
+  listener->fopt = on_refused_method;
+  listener->fhead = on_refused_method;
+}
+
+After serve_one(Connection& c) {
+  struct soap* s = c.soap;
+  auto t0 = Clock::now();
+  c.guard.reset();
+  c.in_body = false;
+  c.raw_bytes = 0;
+  c.http_reject = 0;
+  c.soap_version = 1;
+  c.rec = RequestRecord{};
+  c.rec.operation = "-";
+  c.answered_get = false;
+  c.method.clear();
+  s->error = SOAP_OK;
+
+  // soap_begin_serve() without its soap_send_fault(): every failure is answered below, once.
+  soap_begin(s);
+  int err = soap_begin_recv(s) || soap_envelope_begin_in(s) || soap_recv_header(s) || soap_body_begin_in(s)
+                ? s->error
+                : SOAP_OK;
+  if (err >= SOAP_STOP && !c.answered_get) {
+    // gSOAP stops quietly on bodies it does not take for XML (it assumes an HTML form): refuse.
+    err = SOAP_SYNTAX_ERROR;
+    s->error = err;
+  }
+  if (err >= SOAP_STOP) soap_closesock(s);  // a GET was answered: closes only without keep-alive
+  if (err == SOAP_OK) {
+    c.soap_version = s->version == 2 ? 2 : 1;
+    if (c.ctx.stopping) s->keep_alive = 0;  // the answer says Connection: close
+    err = c.endpoint->dispatch();
+    if (err != SOAP_OK && err < SOAP_STOP) {
+      if (c.rec.domain_fault && s->error == SOAP_FAULT) {
+        write_fault(c);  // the request was read completely: the connection stays usable
+      } else {
+        respond_error(c, err);
+      }
+    }
+  } else if (err < SOAP_STOP) {
+    if (err == SOAP_EOF && c.raw_bytes == 0) {
+      // The client closed an idle keep-alive connection (or sent a TLS close_notify).
+      soap_destroy(s);
+      soap_end(s);
+      return After::Close;
+    }
+    respond_error(c, err);
+  }
+  // else: a GET answered by on_get.
+  finish(c, t0);
+  // respond_error() clears keep_alive; a GET leaves s->error at SOAP_STOP, which is fine.
+  bool keep = soap_valid_socket(s->socket) && s->keep_alive != 0 && !c.ctx.stopping;
+  soap_destroy(s);
+  soap_end(s);
+  c.last_active = Clock::now();
+  return keep ? After::Park : After::Close;
+}
+
+}  // namespace sekds::service::detail

@@ -1,0 +1,532 @@
+// Threads and connections of sekds-server: the listener, the epoll event thread, the workers,
+// TLS set-up and graceful shutdown. One request is served by request.cpp.
+#include "service/server.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include <fmt/format.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "service/logging.h"
+#include "service/soap_endpoint.h"
+#include "service/tls_identity.h"
+
+namespace sekds::service {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using detail::Connection;
+
+// TLS 1.2 suites when no list is configured: forward secrecy and AEAD only.
+constexpr const char* kDefaultCiphers =
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305";
+
+std::string openssl_error() {
+  unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  if (e == 0) return "unknown error";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  return buf;
+}
+
+std::string soap_error_text(struct soap* s) {
+  const char* t = soap_fault_string(s);
+  const char* d = soap_fault_detail(s);
+  std::string out = t ? t : "unknown error";
+  if (d && *d) out += std::string(": ") + d;
+  for (char& ch : out)
+    if (ch == '\n' || ch == '\r') ch = ' ';
+  return out;
+}
+
+// Replaces gSOAP's tcp_disconnect(): that one waits up to 5 s for the peer's TLS close_notify
+// (measured in the gSOAP sources' behaviour: a keep-alive client that is not reading never
+// answers), which would pin a worker on every close. Here: send close_notify once, close.
+int quick_disconnect(struct soap* s) {
+  if (s->ssl) {
+    SSL_shutdown(s->ssl);
+    SSL_free(s->ssl);
+    s->ssl = nullptr;
+    ERR_clear_error();
+  }
+  if (soap_valid_socket(s->socket)) {
+    ::close(s->socket);
+    s->socket = SOAP_INVALID_SOCKET;
+  }
+  return SOAP_OK;
+}
+
+}  // namespace
+
+namespace detail {
+
+Connection::Connection(ServerContext& c, struct soap* s)
+    : ctx(c), soap(s), guard(c.config.max_message_size, c.config.max_xml_depth) {
+  soap->user = this;
+  endpoint = std::make_unique<SoapEndpoint>(*this);
+}
+
+Connection::~Connection() {
+  endpoint.reset();
+  soap_destroy(soap);
+  soap_end(soap);
+  quick_disconnect(soap);
+  soap->master = SOAP_INVALID_SOCKET;  // the listener's: soap_done() must not close it
+  soap_free(soap);  // a copy: the shared SSL_CTX stays with the listener's context
+}
+
+}  // namespace detail
+
+struct Server::Impl {
+  enum class TaskKind { Handshake, Serve, Close };
+  struct Task {
+    Connection* conn;
+    TaskKind kind;
+  };
+
+  Impl(const ServerConfig& c, KeyService& k, ServiceMetrics& m) : config(c), ctx(config, k, m) {}
+
+  ServerConfig config;
+  detail::ServerContext ctx;
+  std::function<void()> on_shutdown;
+
+  struct soap* listener = nullptr;
+  int epoll_fd = -1;
+  int wake_fd = -1;
+  std::uint16_t bound_port = 0;
+  std::thread events;
+  std::vector<std::thread> workers;
+  bool started = false;
+  bool waited = false;
+  std::atomic<int> open{0};
+
+  std::mutex mu;  // ready queue
+  std::condition_variable cv;
+  std::deque<Task> ready;
+  bool workers_exit = false;
+
+  std::mutex park_mu;  // worker -> event thread
+  std::vector<Connection*> to_park;
+
+  std::unordered_set<Connection*> parked;  // event thread only
+  char listen_tag = 0, wake_tag = 0;       // epoll data.ptr markers
+
+  ~Impl() {
+    if (listener) {
+      soap_destroy(listener);
+      soap_end(listener);
+      soap_free(listener);
+    }
+    if (epoll_fd >= 0) ::close(epoll_fd);
+    if (wake_fd >= 0) ::close(wake_fd);
+  }
+
+  void wake() noexcept {
+    std::uint64_t one = 1;
+    ssize_t n = ::write(wake_fd, &one, sizeof one);
+    (void)n;
+  }
+
+  void push(Connection* c, TaskKind kind) {
+    {
+      std::lock_guard lock(mu);
+      ready.push_back({c, kind});
+    }
+    cv.notify_one();
+  }
+
+  void setup_tls() {
+    const TlsConfig& t = config.tls;
+    unsigned short flags = SOAP_SSL_REQUIRE_CLIENT_AUTHENTICATION | SOAP_SSL_NO_DEFAULT_CA_PATH | SOAP_TLSv1_3;
+    if (t.min_version == "1.2") flags |= SOAP_TLSv1_2;
+    // The certificate and key are loaded below with OpenSSL directly (separate files, precise
+    // errors); gSOAP sets up verification against the TSM CA only (NO_DEFAULT_CA_PATH: without
+    // it, any system-trusted CA could issue client certificates, TOOLCHAIN gotcha 1).
+    if (soap_ssl_server_context(listener, flags, nullptr, nullptr, t.client_ca.c_str(), nullptr, nullptr, nullptr,
+                                "sekds") != SOAP_OK)
+      throw ServerError("tls.client_ca: " + t.client_ca.string() + ": " + soap_error_text(listener));
+    SSL_CTX* ssl_ctx = listener->ctx;
+    if (!ssl_ctx) throw ServerError("tls: cannot create the TLS context: " + openssl_error());
+    if (SSL_CTX_use_certificate_chain_file(ssl_ctx, t.certificate.c_str()) != 1)
+      throw ServerError("tls.certificate: " + t.certificate.string() + ": " + openssl_error());
+    if (SSL_CTX_use_PrivateKey_file(ssl_ctx, t.private_key.c_str(), SSL_FILETYPE_PEM) != 1)
+      throw ServerError("tls.private_key: " + t.private_key.string() + ": " + openssl_error());
+    if (SSL_CTX_check_private_key(ssl_ctx) != 1)
+      throw ServerError("tls.private_key: does not belong to tls.certificate: " + openssl_error());
+    SSL_CTX_set_min_proto_version(ssl_ctx, t.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
+    if (SSL_CTX_set_cipher_list(ssl_ctx, t.ciphers.empty() ? kDefaultCiphers : t.ciphers.c_str()) != 1)
+      throw ServerError("tls.ciphers: no usable cipher in \"" + t.ciphers + "\"");
+    if (t.crl && soap_ssl_crl(listener, t.crl->c_str()) != SOAP_OK)
+      throw ServerError("tls.crl: " + t.crl->string() + ": " + soap_error_text(listener));
+  }
+
+  void bind_listener() {
+    SOAP_SOCKET m = soap_bind(listener, config.listen.c_str(), config.port, static_cast<int>(config.backlog));
+    if (!soap_valid_socket(m)) {
+      int e = listener->errnum;
+      std::string where = fmt::format("{}:{}", config.listen, config.port);
+      if (e == EADDRINUSE) throw ServerError(fmt::format("server.port: {} is already in use", where));
+      if (e == EACCES) throw ServerError(fmt::format("server.port: {}: permission denied (ports below 1024 need privileges)", where));
+      if (e == EADDRNOTAVAIL) throw ServerError(fmt::format("server.listen: {}: address not available on this host", where));
+      throw ServerError(fmt::format("server.listen: cannot listen on {}: {}", where, soap_error_text(listener)));
+    }
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getsockname(m, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+      if (ss.ss_family == AF_INET) bound_port = ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+      else if (ss.ss_family == AF_INET6) bound_port = ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+    }
+  }
+
+  void start() {
+    listener = soap_new2(SOAP_IO_KEEPALIVE | SOAP_XML_STRICT, SOAP_IO_KEEPALIVE);
+    if (!listener) throw ServerError("server: out of memory");
+    listener->bind_flags = SO_REUSEADDR;
+    listener->socket_flags = MSG_NOSIGNAL;
+    listener->max_keep_alive = 0;  // connections live until idle or closed by the client
+    listener->accept_timeout = -100000;  // accept() only after epoll said readable: 0.1 s at most
+    listener->recv_timeout = config.recv_timeout_s;
+    listener->send_timeout = config.send_timeout_s;
+    listener->transfer_timeout = config.request_timeout_s;
+    // Backstops behind the request guard (which is exact): gSOAP's own limits.
+    listener->recv_maxlength = config.max_message_size + 64 * 1024;
+    listener->maxlevel = config.max_xml_depth;
+    listener->maxoccurs = 1024;
+    setup_tls();
+    detail::install_hooks(ctx, listener);
+    listener->fclose = quick_disconnect;
+    bind_listener();
+
+    epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
+    wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (epoll_fd < 0 || wake_fd < 0) throw ServerError(std::string("server: epoll/eventfd: ") + std::strerror(errno));
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = &listen_tag;
+    ::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listener->master, &ev);
+    ev.data.ptr = &wake_tag;
+    ::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, wake_fd, &ev);
+
+    started = true;
+    for (unsigned i = 0; i < config.workers; ++i) workers.emplace_back([this] { worker_loop(); });
+    events = std::thread([this] { event_loop(); });
+    log_json(spdlog::level::info, {{"event", "listening"}, {"address", config.listen}, {"port", bound_port},
+                                   {"workers", config.workers}, {"max_connections", config.max_connections}});
+  }
+
+  // ---- event thread ----
+
+  void accept_one() {
+    SOAP_SOCKET s = soap_accept(listener);
+    if (!soap_valid_socket(s)) return;  // vanished before accept(), or a transient error
+    ctx.metrics.connections_accepted.inc();
+    const char* refuse = nullptr;
+    if (ctx.stopping) refuse = "shutting_down";
+    else if (open.load() >= static_cast<int>(config.max_connections)) refuse = "max_connections";
+    if (refuse) {
+      ::close(s);  // refused before any TLS: the client sees the connection closed
+      listener->socket = SOAP_INVALID_SOCKET;
+      ctx.metrics.connections_rejected.with({refuse}).inc();
+      log_json(spdlog::level::warn, {{"event", "connection_refused"}, {"reason", refuse},
+                                     {"peer", fmt::format("{}:{}", listener->host, listener->port)}});
+      return;
+    }
+    int one = 1;
+    ::setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct soap* copy = soap_copy(listener);
+    listener->socket = SOAP_INVALID_SOCKET;
+    if (!copy) {
+      ::close(s);
+      return;
+    }
+    // copy->master stays the listening socket while the connection lives: gSOAP writes
+    // "HTTP/1.1 <status>" for error answers only when it sees a valid master socket
+    // (otherwise it assumes CGI and writes "Status:"). The destructor clears it.
+    auto* c = new Connection(ctx, copy);
+    bool v6 = std::strchr(copy->host, ':') != nullptr;
+    c->peer = v6 ? fmt::format("[{}]:{}", copy->host, copy->port) : fmt::format("{}:{}", copy->host, copy->port);
+    ++open;
+    ctx.metrics.open_connections.inc();
+    // The TLS handshake is driven step by step from epoll (handshake_step in the workers), so a
+    // client that connects and dawdles holds no thread; it is closed at its deadline.
+    copy->ssl = SSL_new(listener->ctx);
+    if (!copy->ssl || SSL_set_fd(copy->ssl, s) != 1) {
+      ERR_clear_error();
+      push(c, TaskKind::Close);
+      return;
+    }
+    ::fcntl(s, F_SETFL, ::fcntl(s, F_GETFL) | O_NONBLOCK);
+    c->handshake_deadline = Clock::now() + std::chrono::seconds(config.handshake_timeout_s);
+    arm(c);
+  }
+
+  void arm(Connection* c) {
+    epoll_event ev{};
+    ev.events = (c->want_write ? EPOLLOUT : EPOLLIN) | EPOLLRDHUP | EPOLLONESHOT;
+    ev.data.ptr = c;
+    int op = c->armed ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (::epoll_ctl(epoll_fd, op, c->soap->socket, &ev) != 0 &&
+        ::epoll_ctl(epoll_fd, op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->soap->socket, &ev) != 0) {
+      push(c, TaskKind::Close);
+      return;
+    }
+    c->armed = true;
+    parked.insert(c);
+  }
+
+  void close_parked(Connection* c) {
+    ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, c->soap->socket, nullptr);
+    c->armed = false;
+    parked.erase(c);
+    push(c, TaskKind::Close);  // closing may write a TLS alert: never in this thread
+  }
+
+  void event_loop() {
+    epoll_event evs[64];
+    bool listening = true;
+    auto last_sweep = Clock::now();
+    const auto idle = std::chrono::seconds(config.idle_timeout_s);
+    for (;;) {
+      int n = ::epoll_wait(epoll_fd, evs, 64, 250);
+      for (int i = 0; i < n; ++i) {
+        void* p = evs[i].data.ptr;
+        if (p == &listen_tag) {
+          if (listening) accept_one();
+        } else if (p == &wake_tag) {
+          std::uint64_t v;
+          ssize_t r = ::read(wake_fd, &v, sizeof v);
+          (void)r;
+        } else {
+          auto* c = static_cast<Connection*>(p);
+          parked.erase(c);  // EPOLLONESHOT: disarmed until parked again
+          push(c, c->handshake_done ? TaskKind::Serve : TaskKind::Handshake);
+        }
+      }
+      std::vector<Connection*> parks;
+      {
+        std::lock_guard lock(park_mu);
+        parks.swap(to_park);
+      }
+      for (Connection* c : parks) {
+        if (ctx.stopping) push(c, TaskKind::Close);
+        else arm(c);
+      }
+      auto now = Clock::now();
+      if (ctx.stopping) {
+        if (listening) {
+          ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, listener->master, nullptr);
+          ::close(listener->master);  // new connections are refused from here on
+          listener->master = SOAP_INVALID_SOCKET;
+          listening = false;
+          log_json(spdlog::level::info, {{"event", "stopping"}, {"open_connections", open.load()}});
+        }
+        std::vector<Connection*> idle_now(parked.begin(), parked.end());
+        for (Connection* c : idle_now) close_parked(c);
+        if (open.load() == 0) break;
+      } else if (now - last_sweep >= std::chrono::seconds(1)) {
+        last_sweep = now;
+        std::vector<Connection*> expired;
+        for (Connection* c : parked) {
+          if (c->handshake_done ? now - c->last_active >= idle : now >= c->handshake_deadline) expired.push_back(c);
+        }
+        for (Connection* c : expired) {
+          if (c->handshake_done) {
+            ctx.metrics.idle_closed.inc();
+          } else {
+            ctx.metrics.connections_rejected.with({"tls_handshake_timeout"}).inc();
+            log_json(spdlog::level::info, {{"event", "tls_handshake_timeout"}, {"peer", c->peer}});
+          }
+          close_parked(c);
+        }
+      }
+    }
+    {
+      std::lock_guard lock(mu);
+      workers_exit = true;
+    }
+    cv.notify_all();
+  }
+
+  // ---- workers ----
+
+  void destroy(Connection* c) {
+    delete c;
+    --open;
+    ctx.metrics.open_connections.dec();
+    if (ctx.stopping) wake();
+  }
+
+  void park(Connection* c) {
+    if (ctx.stopping) {
+      destroy(c);
+      return;
+    }
+    struct soap* s = c->soap;
+    // Bytes already buffered (gSOAP's buffer or OpenSSL's) would never wake epoll.
+    if (c->handshake_done &&
+        (s->bufidx < s->buflen || (s->ssl && (SSL_pending(s->ssl) > 0 || SSL_has_pending(s->ssl))))) {
+      push(c, TaskKind::Serve);
+      return;
+    }
+    {
+      std::lock_guard lock(park_mu);
+      to_park.push_back(c);
+    }
+    wake();
+  }
+
+  // One non-blocking step of the server side of the TLS handshake (what soap_ssl_accept does,
+  // without its internal waiting loop).
+  void handshake_step(Connection* c) {
+    if (ctx.stopping) {
+      ctx.metrics.connections_rejected.with({"shutting_down"}).inc();
+      destroy(c);
+      return;
+    }
+    struct soap* s = c->soap;
+    ERR_clear_error();
+    int r = SSL_accept(s->ssl);
+    if (r != 1) {
+      int e = SSL_get_error(s->ssl, r);
+      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        c->want_write = e == SSL_ERROR_WANT_WRITE;
+        park(c);
+        return;
+      }
+      std::string why = e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN ? "connection closed during the handshake"
+                                                                              : openssl_error();
+      long verify = SSL_get_verify_result(s->ssl);
+      if (verify != X509_V_OK) why += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
+      ERR_clear_error();
+      ctx.metrics.connections_rejected.with({"tls_handshake"}).inc();
+      log_json(spdlog::level::info, {{"event", "tls_handshake_failed"}, {"peer", c->peer}, {"error", why}});
+      destroy(c);
+      return;
+    }
+    // Belt and braces: the context requires a verified client certificate already.
+    auto id = SSL_get_verify_result(s->ssl) == X509_V_OK ? peer_identity(s->ssl, c->peer) : std::nullopt;
+    if (!id) {
+      ctx.metrics.connections_rejected.with({"tls_handshake"}).inc();
+      destroy(c);
+      return;
+    }
+    s->imode |= SOAP_ENC_SSL;  // from now on gSOAP reads and writes through s->ssl
+    s->omode |= SOAP_ENC_SSL;
+    c->identity = std::move(*id);
+    c->handshake_done = true;
+    c->want_write = false;
+    c->last_active = Clock::now();
+    log_json(spdlog::level::debug, {{"event", "tls_established"}, {"peer", c->peer}, {"tsm_fp", c->identity.cert_sha256_hex},
+                                    {"tsm_subject", c->identity.subject}, {"tls", SSL_get_version(s->ssl)},
+                                    {"resumed", SSL_session_reused(s->ssl) == 1}});
+    park(c);
+  }
+
+  void worker_loop() {
+    for (;;) {
+      Task t;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [this] { return !ready.empty() || workers_exit; });
+        if (ready.empty()) return;
+        t = ready.front();
+        ready.pop_front();
+      }
+      switch (t.kind) {
+        case TaskKind::Close:
+          destroy(t.conn);
+          break;
+        case TaskKind::Handshake:
+          handshake_step(t.conn);
+          break;
+        case TaskKind::Serve:
+          if (detail::serve_one(*t.conn) == detail::After::Close) destroy(t.conn);
+          else park(t.conn);
+          break;
+      }
+    }
+  }
+
+  void wait() {
+    if (!started || waited) return;
+    waited = true;
+    if (events.joinable()) events.join();
+    for (auto& w : workers)
+      if (w.joinable()) w.join();
+    log_json(spdlog::level::info, {{"event", "stopped"}});
+    if (on_shutdown) on_shutdown();
+  }
+};
+
+Server::Server(const ServerConfig& config, KeyService& keys, ServiceMetrics& metrics)
+    : impl_(std::make_unique<Impl>(config, keys, metrics)) {}
+
+Server::~Server() {
+  if (impl_->started && !impl_->waited) {
+    stop();
+    impl_->wait();
+  }
+}
+
+void Server::set_on_shutdown(std::function<void()> hook) { impl_->on_shutdown = std::move(hook); }
+void Server::set_health_check(std::function<Health()> check) { impl_->ctx.health = std::move(check); }
+void Server::start() { impl_->start(); }
+std::uint16_t Server::port() const noexcept { return impl_->bound_port; }
+
+void Server::stop() noexcept {
+  impl_->ctx.stopping.store(true);
+  if (impl_->wake_fd >= 0) impl_->wake();
+}
+
+void Server::wait() { impl_->wait(); }
+
+int run_until_signal(Server& server) {
+  sigset_t set, old;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, &old);
+  try {
+    server.start();  // its threads inherit the blocked mask: signals come to sigtimedwait below
+  } catch (...) {
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    throw;
+  }
+  std::atomic<bool> done{false};
+  std::thread waiter([&] {
+    while (!done) {
+      timespec ts{0, 200 * 1000 * 1000};
+      int sig = sigtimedwait(&set, nullptr, &ts);
+      if (sig == SIGTERM || sig == SIGINT) {
+        log_json(spdlog::level::info, {{"event", "signal"}, {"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+        server.stop();
+        return;
+      }
+    }
+  });
+  server.wait();
+  done = true;
+  waiter.join();
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return 0;
+}
+
+}  // namespace sekds::service

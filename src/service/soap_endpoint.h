@@ -1,0 +1,36 @@
+// The generated gSOAP service class, implemented over the KeyService. One per connection,
+// bound to that connection's soap context.
+#pragma once
+
+#include "soapSekdsSoap11Service.h"  // generated at build time (compiled with WITH_PURE_VIRTUAL)
+#include "service/server_internal.h"
+
+namespace sekds::service::detail {
+
+class SoapEndpoint : public SekdsSoap11Service {
+ public:
+  explicit SoapEndpoint(Connection& c) : SekdsSoap11Service(c.soap), conn_(c) {}
+
+  int WSGetDiversifiedKeys(_sekds__WSGetDiversifiedKeys* in, _sekds__WSGetDiversifiedKeysResponse& out) override;
+  int WSGetKekInfo(_sekds__WSGetKekInfo* in, _sekds__WSGetKekInfoResponse& out) override;
+  int WSPing(_sekds__WSPing* in, _sekds__WSPingResponse& out) override;
+  // wsdl2h collects the SOAP 1.2 binding's operations as "_" twins; the dispatcher matches the
+  // first ones for both versions, but they must exist.
+  int WSGetDiversifiedKeys_(_sekds__WSGetDiversifiedKeys* in, _sekds__WSGetDiversifiedKeysResponse& out) override {
+    return WSGetDiversifiedKeys(in, out);
+  }
+  int WSGetKekInfo_(_sekds__WSGetKekInfo* in, _sekds__WSGetKekInfoResponse& out) override {
+    return WSGetKekInfo(in, out);
+  }
+  int WSPing_(_sekds__WSPing* in, _sekds__WSPingResponse& out) override { return WSPing(in, out); }
+  SekdsSoap11Service* copy() override { return nullptr; }  // connections never copy endpoints
+
+ private:
+  // Common entry of every operation: restores the request's SOAP version (the generated
+  // dispatcher resets the namespace table, which resets soap->version) and checks the action.
+  int begin(const char* operation);
+  int fault(const Fault& f);
+  Connection& conn_;
+};
+
+}  // namespace sekds::service::detail

@@ -1,0 +1,62 @@
+// Connection limits: the max_connections cap and the idle timeout.
+#include <thread>
+
+#include <boost/test/unit_test.hpp>
+
+#include "support.h"
+
+using namespace sekds::service;
+using namespace sekds::test;
+
+namespace {
+
+bool ok(const Result<std::string>& r) { return std::holds_alternative<std::string>(r); }
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(limits)
+
+BOOST_AUTO_TEST_CASE(max_connections_refuses_beyond_the_cap) {
+  TestServer srv([](ServerConfig& c) { c.max_connections = 2; });
+  Client a = srv.client("tsm1");
+  Client b = srv.client("tsm2");
+  BOOST_REQUIRE(ok(a.ping("a")));
+  BOOST_REQUIRE(ok(b.ping("b")));
+  Client third = srv.client("tsm1");
+  auto refused = third.ping("c");
+  BOOST_REQUIRE(std::holds_alternative<TransportError>(refused));
+  BOOST_TEST_MESSAGE("third: " << std::get<TransportError>(refused).message);
+  BOOST_TEST(eventually([&] { return srv.metrics().connections_rejected.with({"max_connections"}).value() >= 1u; }));
+  // the two admitted connections are unaffected
+  BOOST_TEST(ok(a.ping("a2")));
+  BOOST_TEST(ok(b.ping("b2")));
+  // a slot frees up when a client leaves
+  a.disconnect();
+  BOOST_REQUIRE(eventually([&] { return srv.metrics().open_connections.value() <= 1; }));
+  BOOST_TEST(ok(third.ping("c2")));
+}
+
+BOOST_AUTO_TEST_CASE(idle_connections_are_closed) {
+  TestServer srv([](ServerConfig& c) { c.idle_timeout_s = 1; });
+  Client c = srv.client();
+  BOOST_REQUIRE(ok(c.ping("first")));
+  BOOST_REQUIRE(eventually([&] { return srv.metrics().idle_closed.value() >= 1u; }));
+  BOOST_REQUIRE(eventually([&] { return srv.metrics().open_connections.value() == 0; }));
+  // the client notices the closed connection and reconnects by itself
+  BOOST_TEST(ok(c.ping("second")));
+  BOOST_TEST(srv.metrics().connections_accepted.value() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_silent_connection_does_not_hold_a_worker) {
+  // One worker; a client that connects and never completes a request must not block others.
+  TestServer srv([](ServerConfig& c) { c.workers = 1; });
+  std::string err;
+  // Handshake done, then silence: the connection is parked in epoll, not in the worker.
+  TlsClientConfig cfg;
+  std::thread silent([&] { tls_handshake_error(srv.port(), cfg); });
+  silent.join();
+  Client c = srv.client();
+  for (int i = 0; i < 10; ++i) BOOST_TEST(ok(c.ping("through")));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

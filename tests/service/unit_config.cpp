@@ -1,0 +1,82 @@
+// Configuration parsing: every mistake is one line naming the key.
+#include <boost/test/unit_test.hpp>
+
+#include "service/config.h"
+
+using namespace sekds::service;
+
+namespace {
+
+const std::string kTls = "[tls]\ncertificate = \"s.crt\"\nprivate_key = \"/abs/s.key\"\nclient_ca = \"ca.crt\"\n";
+
+std::string error_of(const std::string& toml) {
+  try {
+    parse_config(toml, "/etc/sekds/server.toml");
+  } catch (const ConfigError& e) {
+    std::string m = e.what();
+    BOOST_TEST(m.find('\n') == std::string::npos, "one line: " << m);
+    return m;
+  }
+  return "";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(config)
+
+BOOST_AUTO_TEST_CASE(defaults_and_paths) {
+  ServerConfig c = parse_config(kTls, "/etc/sekds/server.toml");
+  BOOST_TEST(c.port == 8443);
+  BOOST_TEST(c.workers == 4u);
+  BOOST_TEST(c.max_message_size == 65536u);
+  BOOST_TEST(c.max_xml_depth == 32u);
+  BOOST_TEST(c.tls.min_version == "1.2");
+  BOOST_TEST(c.tls.certificate == "/etc/sekds/s.crt");  // relative to the file's directory
+  BOOST_TEST(c.tls.private_key == "/abs/s.key");
+  BOOST_TEST(!c.tls.crl.has_value());
+  BOOST_TEST(!c.hsm.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(all_keys) {
+  ServerConfig c = parse_config(
+      "[server]\nlisten = \"0.0.0.0\"\nport = 9443\nworkers = 8\nbacklog = 64\nidle_timeout = 30\n"
+      "handshake_timeout = 5\nrecv_timeout = 6\nsend_timeout = 7\nrequest_timeout = 20\n"
+      "[limits]\nmax_connections = 100\nmax_message_size = 32768\nmax_xml_depth = 16\nrate_per_tsm = 12.5\n"
+      "rate_burst = 20\n" +
+          kTls + "crl = \"ca.crl\"\nmin_version = \"1.3\"\n" +
+          "[hsm]\nmodule = \"/usr/lib/softhsm/libsofthsm2.so\"\ntoken = \"pkcs11:token=sekds\"\npin = \"file:pin.txt\"\n"
+          "[store]\npath = \"db/sekds.db\"\n[log]\nlevel = \"debug\"\nfile = \"/var/log/sekds.log\"\n",
+      "/etc/sekds/server.toml");
+  BOOST_TEST(c.listen == "0.0.0.0");
+  BOOST_TEST(c.port == 9443);
+  BOOST_TEST(c.workers == 8u);
+  BOOST_TEST(c.request_timeout_s == 20);
+  BOOST_TEST(c.max_connections == 100u);
+  BOOST_TEST(c.rate_per_tsm == 12.5);
+  BOOST_TEST(*c.tls.crl == "/etc/sekds/ca.crl");
+  BOOST_TEST(c.tls.min_version == "1.3");
+  BOOST_TEST(c.hsm->pin == "file:/etc/sekds/pin.txt");
+  BOOST_TEST(c.hsm->token == "pkcs11:token=sekds");
+  BOOST_TEST(c.store->path == "/etc/sekds/db/sekds.db");
+  BOOST_TEST(c.log_level == "debug");
+}
+
+BOOST_AUTO_TEST_CASE(mistakes_name_their_key) {
+  BOOST_TEST(error_of("").find("tls.certificate: missing") != std::string::npos);
+  BOOST_TEST(error_of("[server]\nport = 70000\n" + kTls).find("server.port: 70000 is out of range") != std::string::npos);
+  BOOST_TEST(error_of("[server]\nport = \"8443\"\n" + kTls).find("server.port: must be an integer") != std::string::npos);
+  BOOST_TEST(error_of("[server]\nprot = 1\n" + kTls).find("server.prot: unknown key") != std::string::npos);
+  BOOST_TEST(error_of("[serve]\n" + kTls).find("serve: unknown section") != std::string::npos);
+  BOOST_TEST(error_of(kTls + "min_version = \"1.1\"\n").find("tls.min_version") != std::string::npos);
+  BOOST_TEST(error_of("[limits]\nmax_message_size = 10\n" + kTls).find("limits.max_message_size") != std::string::npos);
+  BOOST_TEST(error_of("[log]\nlevel = \"loud\"\n" + kTls).find("log.level") != std::string::npos);
+  BOOST_TEST(error_of(kTls + "[hsm]\nmodule = \"m.so\"\ntoken = \"t\"\npin = \"1234\"\n").find("hsm.pin: must be") !=
+             std::string::npos);
+  BOOST_TEST(error_of(kTls + "[hsm]\nmodule = \"m.so\"\npin = \"env:PIN\"\n").find("hsm.token: missing") != std::string::npos);
+  BOOST_TEST(error_of(kTls + "[store]\n").find("store.path: missing") != std::string::npos);
+  std::string syntax = error_of("[server\nport = 1\n");
+  BOOST_TEST(syntax.find("/etc/sekds/server.toml:1:") == 0u, syntax);
+  BOOST_TEST(syntax.find("TOML syntax error") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
