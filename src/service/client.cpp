@@ -146,7 +146,11 @@ Client& Client::operator=(Client&&) noexcept = default;
 
 const ClientOptions& Client::options() const noexcept { return impl_->opts; }
 
-void Client::disconnect() { soap_force_closesock(impl_->proxy.soap); }
+void Client::disconnect() {
+  // A graceful close: gSOAP keeps the TLS session, so the next call resumes it.
+  impl_->proxy.soap->keep_alive = 0;
+  soap_closesock(impl_->proxy.soap);
+}
 
 Result<std::string> Client::ping(std::string_view message) {
   Impl& m = *impl_;

@@ -69,7 +69,8 @@ class Client {
   Result<GetKeysResponse> get_diversified_keys(const GetKeysRequest& request);
   Result<std::vector<KekInfo>> get_kek_info();
 
-  // Drops the kept-alive connection (the next call reconnects, resuming the TLS session).
+  // Closes the kept-alive connection gracefully (the next call reconnects and resumes the
+  // TLS session).
   void disconnect();
   const ClientOptions& options() const noexcept;
 

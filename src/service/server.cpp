@@ -123,10 +123,10 @@ struct Server::Impl {
   std::deque<Task> ready;
   bool workers_exit = false;
 
-  std::mutex park_mu;  // worker -> event thread
-  std::vector<Connection*> to_park;
-
-  std::unordered_set<Connection*> parked;  // event thread only
+  // Connections waiting in the epoll set (for the idle and handshake deadlines). Workers park
+  // connections themselves (no hop through the event thread), hence the lock.
+  std::mutex parked_mu;
+  std::unordered_set<Connection*> parked;
   char listen_tag = 0, wake_tag = 0;       // epoll data.ptr markers
 
   ~Impl() {
@@ -275,23 +275,27 @@ struct Server::Impl {
     }
     ::fcntl(s, F_SETFL, ::fcntl(s, F_GETFL) | O_NONBLOCK);
     c->handshake_deadline = Clock::now() + std::chrono::seconds(config.handshake_timeout_s);
-    arm(c);
+    if (!arm(c)) push(c, TaskKind::Close);
   }
 
-  void arm(Connection* c) {
+  // Waits for `c`'s socket in the epoll set (one shot). Any thread. False if epoll refused.
+  bool arm(Connection* c) {
     epoll_event ev{};
     ev.events = (c->want_write ? EPOLLOUT : EPOLLIN) | EPOLLRDHUP | EPOLLONESHOT;
     ev.data.ptr = c;
+    std::lock_guard lock(parked_mu);
+    parked.insert(c);  // before arming: the event may fire at once
     int op = c->armed ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
     if (::epoll_ctl(epoll_fd, op, c->soap->socket, &ev) != 0 &&
         ::epoll_ctl(epoll_fd, op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->soap->socket, &ev) != 0) {
-      push(c, TaskKind::Close);
-      return;
+      parked.erase(c);
+      return false;
     }
     c->armed = true;
-    parked.insert(c);
+    return true;
   }
 
+  // Event thread, parked_mu held.
   void close_parked(Connection* c) {
     ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, c->soap->socket, nullptr);
     c->armed = false;
@@ -316,18 +320,12 @@ struct Server::Impl {
           (void)r;
         } else {
           auto* c = static_cast<Connection*>(p);
-          parked.erase(c);  // EPOLLONESHOT: disarmed until parked again
+          {
+            std::lock_guard lock(parked_mu);
+            parked.erase(c);  // EPOLLONESHOT: disarmed until parked again
+          }
           push(c, c->handshake_done ? TaskKind::Serve : TaskKind::Handshake);
         }
-      }
-      std::vector<Connection*> parks;
-      {
-        std::lock_guard lock(park_mu);
-        parks.swap(to_park);
-      }
-      for (Connection* c : parks) {
-        if (ctx.stopping) push(c, TaskKind::Close);
-        else arm(c);
       }
       auto now = Clock::now();
       if (ctx.stopping) {
@@ -338,11 +336,15 @@ struct Server::Impl {
           listening = false;
           log_json(spdlog::level::info, {{"event", "stopping"}, {"open_connections", open.load()}});
         }
-        std::vector<Connection*> idle_now(parked.begin(), parked.end());
-        for (Connection* c : idle_now) close_parked(c);
+        {
+          std::lock_guard lock(parked_mu);
+          std::vector<Connection*> idle_now(parked.begin(), parked.end());
+          for (Connection* c : idle_now) close_parked(c);
+        }
         if (open.load() == 0) break;
       } else if (now - last_sweep >= std::chrono::seconds(1)) {
         last_sweep = now;
+        std::lock_guard lock(parked_mu);
         std::vector<Connection*> expired;
         for (Connection* c : parked) {
           if (c->handshake_done ? now - c->last_active >= idle : now >= c->handshake_deadline) expired.push_back(c);
@@ -386,11 +388,7 @@ struct Server::Impl {
       push(c, TaskKind::Serve);
       return;
     }
-    {
-      std::lock_guard lock(park_mu);
-      to_park.push_back(c);
-    }
-    wake();
+    if (!arm(c)) destroy(c);
   }
 
   // One non-blocking step of the server side of the TLS handshake (what soap_ssl_accept does,
