@@ -1,0 +1,118 @@
+#include "tsm/local_key_source.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <iterator>
+
+#include "gp/error.h"
+#include "tsm/error.h"
+
+namespace sekds::tsm {
+namespace {
+
+// Text holding key material: its heap buffer is wiped when released.
+using SecretText = std::basic_string<char, std::char_traits<char>, gp::WipingAllocator<char>>;
+
+bool key_type_fits(gp::Scp scp, gp::KeyType t) noexcept {
+  return scp == gp::Scp::Scp02 ? t == gp::KeyType::Des2 : gp::is_aes(t);
+}
+
+}  // namespace
+
+gp::SecureBytes read_key_file(const std::filesystem::path& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0)
+    throw TsmError(TsmErrc::Config, file.string() + ": cannot read the key file (missing?)");
+  if (!S_ISREG(st.st_mode)) throw TsmError(TsmErrc::Config, file.string() + ": not a regular file");
+  if ((st.st_mode & 077) != 0)
+    throw TsmError(TsmErrc::Config, file.string() + ": key file is accessible by group or others (mode " +
+                                        [&] {
+                                          char b[8];
+                                          std::snprintf(b, sizeof b, "%04o", st.st_mode & 07777);
+                                          return std::string(b);
+                                        }() +
+                                        "); chmod 600 it");
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw TsmError(TsmErrc::Config, file.string() + ": cannot open the key file");
+  SecretText text;  // wiped on release
+  text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  // Take the first non-empty, non-comment line.
+  std::size_t pos = 0;
+  SecretText line;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == SecretText::npos) end = text.size();
+    line.assign(text, pos, end - pos);
+    pos = end + 1;
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+    std::size_t start = 0;
+    while (start < line.size() && std::isspace(static_cast<unsigned char>(line[start]))) ++start;
+    line.erase(0, start);
+    if (!line.empty() && line.front() != '#') break;
+    line.clear();
+  }
+  if (line.empty()) throw TsmError(TsmErrc::Config, file.string() + ": the key file has no hex line");
+  try {
+    return gp::secure_from_hex(std::string_view(line.data(), line.size()), file.string());
+  } catch (const gp::GpError&) {
+    throw TsmError(TsmErrc::Config, file.string() + ": the key file's line is not hex");
+  }
+}
+
+void OwnKeySet::check(const std::string& where) const {
+  if (kvn < 0x01 || kvn > 0x7F) throw TsmError(TsmErrc::Config, where + ".kvn: must be 1..127");
+  const std::size_t n = master.size();
+  const std::string mf = master_file.empty() ? where + ".master_key_file" : master_file;
+  if (gp::method_is_des(scheme.method)) {
+    if (key_type != gp::KeyType::Des2)
+      throw TsmError(TsmErrc::Config, where + ".key_type: " + gp::method_name(scheme.method) + " derives DES2 keys");
+    if (n != 16)
+      throw TsmError(TsmErrc::Config, mf + ": " + gp::method_name(scheme.method) + " needs a 16-byte master key, got " +
+                                          std::to_string(n) + " bytes");
+  } else {
+    if (n != gp::key_length(key_type))
+      throw TsmError(TsmErrc::Config, mf + ": a " + std::string(gp::key_type_name(key_type)) + " master key is " +
+                                          std::to_string(gp::key_length(key_type)) + " bytes, got " + std::to_string(n));
+    if (scheme.method != gp::DiversificationMethod::None && !gp::is_aes(key_type))
+      throw TsmError(TsmErrc::Config, where + ".key_type: " + gp::method_name(scheme.method) + " derives AES keys");
+  }
+  if (scp && !key_type_fits(*scp, key_type))
+    throw TsmError(TsmErrc::Config, where + ": " + gp::scp_name(*scp) + " cannot use " + gp::key_type_name(key_type) +
+                                        " keys (SCP02: DES2, SCP03: AES)");
+}
+
+LocalKeySource::LocalKeySource(std::vector<OwnKeySet> sets) : sets_(std::move(sets)) {}
+
+const OwnKeySet* LocalKeySource::find_for(gp::Scp scp) const noexcept {
+  for (const auto& s : sets_)
+    if ((!s.scp || *s.scp == scp) && key_type_fits(scp, s.key_type)) return &s;
+  return nullptr;
+}
+
+const OwnKeySet& LocalKeySource::set_for(const CardInfo& card) const {
+  const OwnKeySet* s = find_for(card.scp());
+  if (!s)
+    throw TsmError(TsmErrc::Config, std::string("no [[own_keys]] entry for ") + gp::scp_name(card.scp()) + " cards (" +
+                                        (card.scp() == gp::Scp::Scp02 ? "DES2" : "AES") + " keys) in the configuration");
+  return *s;
+}
+
+CardKeys LocalKeySource::card_keys(const CardInfo& card, std::optional<std::uint8_t> kvn) {
+  const OwnKeySet& s = set_for(card);
+  if (kvn && *kvn != s.kvn)
+    throw TsmError(TsmErrc::Usage, "the TSM's own key set is " + kvn_text(s.kvn) + ", not " + kvn_text(*kvn));
+  CardKeys k;
+  k.source = "own";
+  k.kvn = s.kvn;
+  k.key_type = s.key_type;
+  k.scp = card.scp();
+  k.keys = translate_errors("own keys", [&] { return gp::diversify(s.scheme, s.master, card.kdd.bytes()); });
+  k.kcv_alg = gp::gp_kcv_alg(s.key_type);
+  for (auto role : gp::kKeyRoles) k.kcv[static_cast<std::size_t>(role) - 1] = gp::kcv(k.kcv_alg, k.keys.of(role));
+  return k;
+}
+
+}  // namespace sekds::tsm
