@@ -141,13 +141,18 @@ gp::ResponseApdu Card::process(const gp::CommandApdu& c) {
       return dispatch(c);
     }
 
+    // Security level 00: authenticated, no secure messaging (GP 2.3.1 §10.2.3). Commands are
+    // plain and may repeat; one that claims secure messaging ends the session.
+    if (!session_->security_level().c_mac()) {
+      if ((cla & gp::kClaSecureMessaging) != 0) {
+        close_session();
+        return sw_only(gp::kSwSecurityStatusNotSatisfied);
+      }
+      return dispatch(c);
+    }
     // Open session: EVERY command goes through secure messaging first, so a bad MAC, a
     // missing MAC or a replay ends the session whatever the command is (GP 2.3.1 §E.4.4,
     // Amd D §6.2.4: rejected with '6982' and the session terminated).
-    if (!session_->security_level().c_mac() && (cla & gp::kClaSecureMessaging) != 0) {
-      close_session();
-      return sw_only(gp::kSwSecurityStatusNotSatisfied);  // this session has no secure messaging
-    }
     gp::CommandApdu plain;
     try {
       plain = session_->unwrap(c);

@@ -1,0 +1,104 @@
+// The SQLite grid store: everything the card changes comes back after reopening the file;
+// the engine writes only when state changes; the file is private.
+#include <boost/test/unit_test.hpp>
+
+#include <sys/stat.h>
+
+#include "card/card_data.h"
+#include "gp/data_objects.h"
+#include "card/load_file.h"
+#include "card/sqlite_card_store.h"
+#include "card_fixture.h"
+#include "support/softhsm_token.h"
+
+using namespace sekds;
+using namespace sekds::test;
+
+BOOST_AUTO_TEST_SUITE(persistence)
+
+BOOST_AUTO_TEST_CASE(state_survives_reopening) {
+  TempDir dir("sekds-card-test");
+  const std::string db = dir.path() + "/grid.db";
+  card::CardState original = make_state(CardSpec{gp::Scp::Scp03, 0x70, 0x30}, gp::from_hex("01020304"));
+  original.key_sets[0x31] = card::KeySet{0x31, gp::KeyType::Aes256, {gp::random_secure(32), gp::random_secure(32), gp::random_secure(32)}, 77};
+  card::LoadFile f;
+  f.aid = gp::from_hex("A0000001515350");
+  f.version = {1, 2};
+  f.modules = {gp::from_hex("A000000151535041"), gp::from_hex("A000000151535042")};
+  f.size = 1234;
+  original.registry.load_files.push_back(f);
+  original.registry.applications.push_back(
+      card::Application{gp::from_hex("A00000015153504101"), f.aid, f.modules[0], {0x00, 0x00, 0x00}, card::lifecycle::kSelectable});
+  int slot = 0;
+  {
+    card::SqliteCardStore store(db);
+    std::vector<card::CardState> cards{original, make_state(CardSpec{gp::Scp::Scp02, 0x15}, gp::from_hex("05060708"))};
+    store.add_cards(cards);
+    BOOST_TEST(cards[0].slot == 1);
+    BOOST_TEST(cards[1].slot == 2);
+    slot = cards[0].slot;
+    store.save_counter(slot, 0x30, 5);
+    store.append_store_data(slot, gp::from_hex("DEADBEEF"));
+    store.append_store_data(slot, gp::from_hex("CAFE"));
+    BOOST_CHECK_THROW(store.save_counter(slot, 0x55, 1), card::CardStoreError);  // no such key set
+    // Unique IC serial numbers and KDDs are enforced by the file too.
+    std::vector<card::CardState> dup{make_state(CardSpec{}, gp::from_hex("01020304"))};
+    BOOST_CHECK_THROW(store.add_cards(dup), card::CardStoreError);
+    BOOST_TEST(store.ic_serial_exists(gp::from_hex("05060708")));
+    BOOST_TEST(!store.ic_serial_exists(gp::from_hex("0506070A")));
+  }
+  struct stat st {};
+  BOOST_REQUIRE(::stat(db.c_str(), &st) == 0);
+  BOOST_TEST((st.st_mode & 0777) == 0600u);
+
+  card::SqliteCardStore store(db);
+  const auto cards = store.load_all();
+  BOOST_REQUIRE(cards.size() == 2u);  // the duplicate was rolled back whole
+  const auto& c = cards[0];
+  BOOST_TEST(c.slot == slot);
+  BOOST_TEST(c.identity.kdd == original.identity.kdd);
+  BOOST_TEST(c.identity.cplc == original.identity.cplc);
+  BOOST_TEST(c.identity.iin == original.identity.iin);
+  BOOST_TEST(c.identity.cin == original.identity.cin);
+  BOOST_TEST(c.identity.url == original.identity.url);
+  BOOST_TEST(c.identity.i == 0x70);
+  BOOST_TEST(c.default_kvn == 0x30);
+  BOOST_REQUIRE(c.key_sets.size() == 2u);
+  BOOST_TEST(c.key_sets.at(0x30).counter == 5u);
+  BOOST_TEST(c.key_sets.at(0x31).counter == 77u);
+  BOOST_TEST(gp::key_type_name(c.key_sets.at(0x31).type) == "AES256");
+  BOOST_TEST(gp::to_hex(gp::view(c.key_sets.at(0x31).keys.dek)) == gp::to_hex(gp::view(original.key_sets.at(0x31).keys.dek)));
+  BOOST_TEST((c.registry == original.registry));
+  BOOST_REQUIRE(c.store_data.size() == 2u);
+  BOOST_TEST(gp::to_hex(c.store_data[1]) == "CAFE");
+  BOOST_TEST((cards[1].identity.scp == gp::Scp::Scp02));
+}
+
+BOOST_AUTO_TEST_CASE(writes_only_on_state_changes) {
+  TestCard t;
+  const std::size_t w0 = t.store().writes();
+  // Reading and selecting change nothing.
+  for (int i = 0; i < 20; ++i) {
+    t.send(select_apdu(card::kIsdAid));
+    t.send(get_data_apdu(gp::kTagKdd));
+    t.send(get_data_apdu(gp::kTagKeyInformationTemplate));
+    t.send(get_data_apdu(gp::kTagCplc));
+    t.card().reset();
+  }
+  BOOST_TEST(t.store().writes() == w0);
+  // SCP03 i=70: one write (the counter) per handshake; GET STATUS in the session writes nothing.
+  auto host = t.open(0x03);
+  BOOST_TEST(t.store().writes() == w0 + 1);
+  for (int i = 0; i < 10; ++i) t.send_secure(*host, get_status_apdu(0x80, 0x02));
+  BOOST_TEST(t.store().writes() == w0 + 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_file_that_is_not_a_grid) {
+  TempDir dir("sekds-card-test");
+  const std::string path = dir.path() + "/not-a-db";
+  write_file(path, std::string(4096, 'x'), 0600);
+  BOOST_CHECK_THROW(card::SqliteCardStore{path}, card::CardStoreError);
+  BOOST_CHECK_THROW(card::SqliteCardStore{dir.path() + "/missing-dir/grid.db"}, card::CardStoreError);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
