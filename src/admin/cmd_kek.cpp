@@ -76,6 +76,8 @@ void run_generate(Context& ctx, const GenerateOptions& o) {
   rec.operation = "kek.add";
   rec.detail = {{"tsm", o.tsm}, {"algorithm", o.alg}, {"custodians", o.custodians}};
 
+  // Usage first: a PIN source that is not one is refused before anything else happens.
+  if (o.so_pin_source) normalise_pin_source("--so-pin-source", *o.so_pin_source, std::filesystem::current_path());
   const auto alg = gp::parse_key_type(o.alg);
   if (!alg || !gp::is_aes(*alg)) usage_error("--alg: a KEK is AES128, AES192 or AES256, not '" + o.alg + "'");
   store::KekSpec spec;

@@ -179,7 +179,7 @@ std::vector<CombinedKey> combine_sheets(const std::vector<gp::KeyComponent>& she
       const gp::Bytes computed = gp::kcv(e.kcv_alg, gp::view(k.value), expected->size());
       if (!gp::equal_ct(computed, *expected)) {
         detail["combined_kcv_expected"] = gp::to_hex(*expected);
-        refuse("KcvMismatch", "the combined " + role_text(roles[r]) + " key has KCV " + gp::to_hex(computed) +
+        refuse("KcvMismatch", "the combined " + (roles[r] ? role_text(roles[r]) + " key" : std::string("key")) + " has KCV " + gp::to_hex(computed) +
                                   ", expected " + gp::to_hex(*expected) + "; nothing was imported");
       }
     }
