@@ -100,7 +100,7 @@ FlowResult run_flow(CardTransport& t, const FlowSources& src, const FlowOptions&
 
     const bool rotate = opt.goal == FlowGoal::Rotate || (opt.goal == FlowGoal::Run && opt.rotate_in_run);
     if (rotate) {
-      if (r.keys->source == "own") {
+      if (use_own) {
         r.already_rotated = true;
         step("rotate", [&] { return std::string("already on the TSM's key set ") + kvn_text(r.keys->kvn) + ": nothing to do"; });
       } else {

@@ -84,7 +84,8 @@ void OwnKeySet::check(const std::string& where) const {
                                         " keys (SCP02: DES2, SCP03: AES)");
 }
 
-LocalKeySource::LocalKeySource(std::vector<OwnKeySet> sets) : sets_(std::move(sets)) {}
+LocalKeySource::LocalKeySource(std::vector<OwnKeySet> sets, std::string name)
+    : sets_(std::move(sets)), name_(std::move(name)) {}
 
 const OwnKeySet* LocalKeySource::find_for(gp::Scp scp) const noexcept {
   for (const auto& s : sets_)
@@ -105,7 +106,7 @@ CardKeys LocalKeySource::card_keys(const CardInfo& card, std::optional<std::uint
   if (kvn && *kvn != s.kvn)
     throw TsmError(TsmErrc::Usage, "the TSM's own key set is " + kvn_text(s.kvn) + ", not " + kvn_text(*kvn));
   CardKeys k;
-  k.source = "own";
+  k.source = name_;
   k.kvn = s.kvn;
   k.key_type = s.key_type;
   k.scp = card.scp();

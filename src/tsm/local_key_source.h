@@ -32,17 +32,20 @@ gp::SecureBytes read_key_file(const std::filesystem::path& file);
 
 class LocalKeySource final : public KeySource {
  public:
-  explicit LocalKeySource(std::vector<OwnKeySet> sets);
+  // `name` is CardKeys::source of the keys it gives ("own"; tests use other names for an
+  // issuer's key set held locally).
+  explicit LocalKeySource(std::vector<OwnKeySet> sets, std::string name = "own");
   // The set for this card (matching SCP and key type); throws TsmError(Config) if none.
   const OwnKeySet& set_for(const CardInfo& card) const;
   const OwnKeySet* find_for(gp::Scp scp) const noexcept;
   // Diversifies with the card's KDD; `kvn`, when given, must be the set's KVN.
   CardKeys card_keys(const CardInfo& card, std::optional<std::uint8_t> kvn) override;
-  std::string describe() const override { return "own"; }
+  std::string describe() const override { return name_; }
   const std::vector<OwnKeySet>& sets() const noexcept { return sets_; }
 
  private:
   std::vector<OwnKeySet> sets_;
+  std::string name_;
 };
 
 }  // namespace sekds::tsm
