@@ -102,7 +102,9 @@ Script Script::parse(std::string_view text, const std::filesystem::path& base_di
     ScriptCommand c;
     c.line = line_no;
     c.text = line;
-    const auto w = words(line);
+    // "APDU -> SW" may be written without spaces around the arrow.
+    const auto arrow_at = line.find("->");
+    const auto w = words(arrow_at == std::string::npos ? line : line.substr(0, arrow_at) + " -> " + line.substr(arrow_at + 2));
     const std::string& verb = w.front();
     auto need = [&](std::size_t n, const char* usage) {
       if (w.size() != n + 1) throw TsmError(TsmErrc::Usage, where + "usage: " + usage);
