@@ -179,7 +179,7 @@ int on_prepare_recv(struct soap* s, const char* buf, std::size_t len) {
 }
 
 std::string health_json(Connection& c, bool& ok) {
-  Health h = c.ctx.health ? c.ctx.health() : Health{};
+  Health h = c.ctx.health();
   ok = h.ok;
   nlohmann::json j = {
       {"status", h.ok ? "ok" : "unavailable"},

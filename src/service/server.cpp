@@ -74,6 +74,29 @@ int quick_disconnect(struct soap* s) {
   return SOAP_OK;
 }
 
+// At most one line per second per kind for events a peer can provoke at will (refused
+// connections, failed handshakes), so a scan cannot flood the log; the count says how many
+// were not logged.
+class LogThrottle {
+ public:
+  // Returns true (and the number suppressed since the last line) when a line may be written.
+  bool allow(long& suppressed) {
+    auto now = Clock::now().time_since_epoch().count();
+    auto last = last_.load(std::memory_order_relaxed);
+    if (now - last < std::chrono::duration_cast<Clock::duration>(std::chrono::seconds(1)).count() ||
+        !last_.compare_exchange_strong(last, now)) {
+      ++suppressed_;
+      return false;
+    }
+    suppressed = suppressed_.exchange(0);
+    return true;
+  }
+
+ private:
+  std::atomic<Clock::rep> last_{0};
+  std::atomic<long> suppressed_{0};
+};
+
 }  // namespace
 
 namespace detail {
@@ -128,6 +151,7 @@ struct Server::Impl {
   std::mutex parked_mu;
   std::unordered_set<Connection*> parked;
   char listen_tag = 0, wake_tag = 0;       // epoll data.ptr markers
+  LogThrottle refused_log, handshake_log;
 
   ~Impl() {
     if (listener) {
@@ -245,8 +269,11 @@ struct Server::Impl {
       ::close(s);  // refused before any TLS: the client sees the connection closed
       listener->socket = SOAP_INVALID_SOCKET;
       ctx.metrics.connections_rejected.with({refuse}).inc();
-      log_json(spdlog::level::warn, {{"event", "connection_refused"}, {"reason", refuse},
-                                     {"peer", fmt::format("{}:{}", listener->host, listener->port)}});
+      long suppressed = 0;
+      if (refused_log.allow(suppressed))
+        log_json(spdlog::level::warn, {{"event", "connection_refused"}, {"reason", refuse},
+                                       {"peer", fmt::format("{}:{}", listener->host, listener->port)},
+                                       {"not_logged_since", suppressed}});
       return;
     }
     int one = 1;
@@ -415,7 +442,10 @@ struct Server::Impl {
       if (verify != X509_V_OK) why += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
       ERR_clear_error();
       ctx.metrics.connections_rejected.with({"tls_handshake"}).inc();
-      log_json(spdlog::level::info, {{"event", "tls_handshake_failed"}, {"peer", c->peer}, {"error", why}});
+      long suppressed = 0;
+      if (handshake_log.allow(suppressed))
+        log_json(spdlog::level::info, {{"event", "tls_handshake_failed"}, {"peer", c->peer}, {"error", why},
+                                       {"not_logged_since", suppressed}});
       destroy(c);
       return;
     }
@@ -485,7 +515,7 @@ Server::~Server() {
 }
 
 void Server::set_on_shutdown(std::function<void()> hook) { impl_->on_shutdown = std::move(hook); }
-void Server::set_health_check(std::function<Health()> check) { impl_->ctx.health = std::move(check); }
+void Server::set_health_check(std::function<Health()> check) { impl_->ctx.set_health(std::move(check)); }
 void Server::start() { impl_->start(); }
 std::uint16_t Server::port() const noexcept { return impl_->bound_port; }
 

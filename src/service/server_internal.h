@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "stdsoap2.h"
@@ -28,9 +29,23 @@ struct ServerContext {
   KeyService& keys;
   ServiceMetrics& metrics;
   RateLimiter limiter;
-  std::function<Health()> health;
+  // GET /healthz; may be replaced while serving.
+  Health health() const {
+    std::function<Health()> f;
+    {
+      std::lock_guard lock(health_mu);
+      f = health_check;
+    }
+    return f ? f() : Health{};
+  }
+  void set_health(std::function<Health()> f) {
+    std::lock_guard lock(health_mu);
+    health_check = std::move(f);
+  }
   std::atomic<bool> stopping{false};
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  mutable std::mutex health_mu;
+  std::function<Health()> health_check;
   // gSOAP's own HTTP parsers, wrapped by ours.
   int (*gsoap_fparse)(struct soap*) = nullptr;
   int (*gsoap_fparsehdr)(struct soap*, const char*, const char*) = nullptr;

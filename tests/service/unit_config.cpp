@@ -1,6 +1,9 @@
 // Configuration parsing: every mistake is one line naming the key.
 #include <boost/test/unit_test.hpp>
 
+#include <fstream>
+#include <sstream>
+
 #include "service/config.h"
 
 using namespace sekds::service;
@@ -77,6 +80,18 @@ BOOST_AUTO_TEST_CASE(mistakes_name_their_key) {
   std::string syntax = error_of("[server\nport = 1\n");
   BOOST_TEST(syntax.find("/etc/sekds/server.toml:1:") == 0u, syntax);
   BOOST_TEST(syntax.find("TOML syntax error") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_example_configuration_parses) {
+  std::ifstream in(std::string(SEKDS_SOURCE_DIR) + "/deploy/sekds-server.example.toml");
+  BOOST_REQUIRE(in);
+  std::stringstream text;
+  text << in.rdbuf();
+  ServerConfig c = parse_config(text.str(), "/etc/sekds/sekds-server.toml");
+  BOOST_TEST(c.port == 8443);
+  BOOST_TEST(c.hsm.has_value());
+  BOOST_TEST(c.store.has_value());
+  BOOST_TEST(c.tls.crl.has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
