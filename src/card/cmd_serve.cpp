@@ -23,6 +23,7 @@ struct ServeArgs {
   std::string db, grid, vpcd;
   int slot = 0;
   std::size_t max_clients = 256;
+  std::string io = "threads";
   bool verbose = false;
 };
 
@@ -74,11 +75,12 @@ void run(const ServeArgs& a) {
     GridServerOptions o;
     o.listen = parse_endpoint(a.grid, "127.0.0.1");
     o.max_clients = a.max_clients;
+    o.io = a.io == "event-loop" ? GridIo::EventLoop : GridIo::Threads;
     if (a.verbose) o.log = log_line;
     Grid grid(std::move(cards), &store);
     GridServer server(grid, o);
     std::cout << "sekds-card: serving " << grid.size() << " card(s) from " << a.db << " on grid " << server.endpoint().str()
-              << std::endl;
+              << " (" << grid_io_name(o.io) << ")" << std::endl;
     SignalThread signals([&server] { server.stop(); });
     server.run();
   } else {
@@ -106,6 +108,8 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--vpcd", args->vpcd, "HOST:PORT of vpcd's reader slot (default port 35963)");
   cmd->add_option("--slot", args->slot, "the card to show through vpcd");
   cmd->add_option("--max-clients", args->max_clients, "grid: most simultaneous connections")->check(CLI::Range(1, 4096));
+  cmd->add_option("--io", args->io, "grid: I/O model, threads (one per connection) or event-loop (one epoll thread)")
+      ->check(CLI::IsMember({"threads", "event-loop"}));
   cmd->add_flag("--verbose", args->verbose, "grid: log connection events on stderr");
   cmd->callback([args] { run(*args); });
 }

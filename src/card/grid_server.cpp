@@ -43,7 +43,16 @@ void GridServer::reap() {
     if (c.thread.joinable()) c.thread.join();  // then c.fd closes
 }
 
+const char* grid_io_name(GridIo io) noexcept { return io == GridIo::Threads ? "threads" : "event-loop"; }
+
 void GridServer::run() {
+  if (options_.io == GridIo::Threads)
+    run_threads();
+  else
+    run_event_loop();
+}
+
+void GridServer::run_threads() {
   while (!stopping_.load()) {
     pollfd p[3] = {{listen_.get(), POLLIN, 0}, {stop_.fd(), POLLIN, 0}, {finished_wake_.fd(), POLLIN, 0}};
     if (::poll(p, 3, -1) < 0) {

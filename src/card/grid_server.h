@@ -1,9 +1,13 @@
-// The grid over TCP: one thread per connection, each feeding its lines to a Grid::Client in
-// order and writing the response lines back (pipelined requests are answered in order).
-// Loopback by default; lines are bounded (kMaxGridLine) and so is the number of clients.
-// Why threads: a TSM client waits for each answer before its next request, so every request
-// costs one wake-up either way; blocking reads keep that path short (bench/card_grid.cpp
-// measures the flows per second this gives).
+// The grid over TCP. Each connection feeds its lines to a Grid::Client in order and gets the
+// response lines back (pipelined requests are answered in order). Loopback by default; lines
+// are bounded (kMaxGridLine) and so is the number of clients.
+// Two I/O models, chosen by GridServerOptions::io, measured against each other by
+// bench/card_grid.cpp (figures in src/card/README.md):
+//   threads     one thread per connection, blocking reads. The default: on 2 cores its bare
+//               round trips reached 2-3x the event loop's with 4-8 clients (the card work then
+//               runs on both cores), and full TSM flows were as fast or faster;
+//   event-loop  one thread, epoll, non-blocking sockets: a fixed thread count whatever the
+//               number of clients, at the price of all card work on one core.
 #pragma once
 
 #include <atomic>
@@ -21,8 +25,12 @@
 
 namespace sekds::card {
 
+enum class GridIo { Threads, EventLoop };
+const char* grid_io_name(GridIo io) noexcept;  // "threads", "event-loop"
+
 struct GridServerOptions {
   Endpoint listen{"127.0.0.1", 0};  // port 0: any free port (see port())
+  GridIo io = GridIo::Threads;
   std::size_t max_clients = 256;
   std::size_t max_line = kMaxGridLine;
   std::function<void(const std::string&)> log;  // connection events; may be empty
@@ -49,6 +57,8 @@ class GridServer {
     std::thread thread;
     Fd fd;
   };
+  void run_threads();
+  void run_event_loop();
   void serve(std::uint64_t id, int fd);
   void reap();
   void log(const std::string& m) const {

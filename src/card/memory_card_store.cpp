@@ -67,7 +67,8 @@ void MemoryCardStore::append_store_data(int slot, ByteView record) {
 bool MemoryCardStore::ic_serial_exists(ByteView serial) {
   std::lock_guard lock(m_);
   return std::any_of(cards_.begin(), cards_.end(), [&](const CardState& c) {
-    const ByteView have = gp::Cplc::parse(c.identity.cplc).field(gp::CplcField::IcSerialNumber);
+    const gp::Cplc cplc = gp::Cplc::parse(c.identity.cplc);
+    const ByteView have = cplc.field(gp::CplcField::IcSerialNumber);
     return std::equal(have.begin(), have.end(), serial.begin(), serial.end());
   });
 }

@@ -29,6 +29,8 @@ void LineClient::close() {
   fd_ = -1;
 }
 
+void LineClient::shutdown_write() { ::shutdown(fd_, SHUT_WR); }
+
 void LineClient::send_raw(const std::string& bytes) {
   std::size_t off = 0;
   while (off < bytes.size()) {

@@ -21,6 +21,7 @@ class LineClient {
   std::string read_line();  // "" at EOF
   // The card's response to an APDU through "APDU <slot> <hex>"; throws unless "OK ...".
   gp::Bytes apdu(int slot, gp::ByteView command);
+  void shutdown_write();  // half-close: the server sees EOF but may still answer
   void close();
 
  private:
