@@ -2,7 +2,7 @@
 // grid's TCP line protocol, against a baseline of bare round trips on the same connections.
 //
 //   bench_card_grid [--cards 64] [--clients 1,2,4,8] [--seconds 3] [--load-size 0|9000] [--level 03]
-//                   [--io event-loop,threads]
+//                   [--io threads,event-loop]
 //
 // One flow, as the TSM does it (DESIGN §1): USE, RESET, SELECT ISD, GET DATA '5F50' 'CF' 'E0'
 // 'C1' '66', INITIALIZE UPDATE + EXTERNAL AUTHENTICATE (SCP03 i=70, KDF3 keys), PUT KEY (the
@@ -205,7 +205,7 @@ int main(int argc, char** argv) {
   double seconds = 3;
   std::size_t load_size = 0;
   std::string level_hex = "03";
-  std::string io_list = "event-loop,threads";
+  std::string io_list = "threads,event-loop";
   app.add_option("--cards", cards, "cards in the grid")->check(CLI::Range(1, 100000));
   app.add_option("--clients", clients_list, "client thread counts, comma-separated");
   app.add_option("--seconds", seconds, "duration of each measurement");
