@@ -1,6 +1,8 @@
 #include "service/client.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include <openssl/err.h>
@@ -79,6 +81,7 @@ struct Client::Impl {
 
   std::string error_text() {
     struct soap* s = proxy.soap;
+    if (s->error != SOAP_OK && s->error != SOAP_FAULT) soap_set_fault(s);  // gSOAP's text for the error
     const char* t = soap_fault_string(s);
     const char* d = soap_fault_detail(s);
     std::string out = t ? t : "unknown error";
@@ -86,7 +89,10 @@ struct Client::Impl {
     return one_line(out);
   }
 
-  void prepare() { soapconv::use_soap_version(proxy.soap, opts.soap_version == 12 ? 2 : 1); }
+  void prepare() {
+    soapconv::use_soap_version(proxy.soap, opts.soap_version == 12 ? 2 : 1);
+    started = std::chrono::steady_clock::now();
+  }
 
   ~Impl() {
     // No TLS close_notify exchange: gSOAP would wait up to 5 s for the server's answer.
@@ -107,13 +113,17 @@ struct Client::Impl {
       return Fault{sender ? FaultCode::InvalidArgument : FaultCode::Internal, text};
     }
     if (e >= 100 && e < 600) return TransportError{K::Http, text, e};
-    if (contains(text, "timed out") || contains(text, "Timeout") || contains(text, "timeout"))
-      return TransportError{K::Timeout, text, 0};
+    // gSOAP says "interrupted or timed out" for both: the time spent tells them apart.
+    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    int limit = std::min(opts.recv_timeout_s, opts.send_timeout_s);
     if (e == SOAP_TCP_ERROR) {
       if (s->errnum == ECONNREFUSED) return TransportError{K::ConnectionRefused, text, 0};
+      if (elapsed >= opts.connect_timeout_s) return TransportError{K::Timeout, text, 0};
       return TransportError{K::Other, text, 0};
     }
-    if (e == SOAP_SSL_ERROR) return TransportError{K::Tls, text, 0};
+    if ((e == SOAP_EOF || e == SOAP_SSL_ERROR) && limit > 0 && elapsed >= limit)
+      return TransportError{K::Timeout, text, 0};
+    if (e == SOAP_SSL_ERROR) return TransportError{contains(text, "timeout") ? K::Timeout : K::Tls, text, 0};
     if (e == SOAP_EOF)
       return TransportError{K::ConnectionClosed,
                             text + " (the server closed the connection; with TLS 1.3 a refused client certificate "
@@ -133,6 +143,7 @@ struct Client::Impl {
 
   ClientOptions opts;
   SekdsSoap11Proxy proxy;
+  std::chrono::steady_clock::time_point started;
 };
 
 Client::Client(const ClientOptions& options) {

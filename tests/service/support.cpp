@@ -259,6 +259,8 @@ std::optional<HttpResponse> parse_http(const std::string& raw) {
 
 }  // namespace
 
+int tcp_connect_loopback(std::uint16_t port) { return connect_loopback(port); }
+
 std::string tls_handshake_error(std::uint16_t port, const TlsClientConfig& cfg) {
   TlsConn t;
   return open_tls(t, port, cfg);

@@ -140,6 +140,8 @@ struct HttpResponse {
 // `error` receives the TLS/IO error text when no response came.
 std::optional<HttpResponse> tls_exchange(std::uint16_t port, const std::string& request,
                                          const TlsClientConfig& cfg = {}, std::string* error = nullptr);
+// A plain TCP connection to 127.0.0.1:port (no TLS); -1 on failure. The caller closes it.
+int tcp_connect_loopback(std::uint16_t port);
 // The TLS handshake alone: "" on success, the OpenSSL error text otherwise.
 std::string tls_handshake_error(std::uint16_t port, const TlsClientConfig& cfg);
 

@@ -1,5 +1,11 @@
 // Mutual TLS: who gets in, who does not, and what the server learns about the caller.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
 
 #include <openssl/ssl.h>
 
@@ -186,6 +192,40 @@ BOOST_AUTO_TEST_CASE(client_reports_transport_causes) {
   bad = o;
   bad.certificate = pki().dir / "missing.crt";
   BOOST_CHECK_THROW(Client{bad}, ClientError);
+}
+
+BOOST_AUTO_TEST_CASE(client_reports_timeouts) {
+  // A listener that never answers: the TLS handshake times out.
+  int l = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  BOOST_REQUIRE(::bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(l, 4) == 0);
+  ::getsockname(l, reinterpret_cast<sockaddr*>(&a), &len);
+  ClientOptions o;
+  {
+    TestServer srv;
+    o = srv.client_options();
+  }
+  o.endpoint = "https://localhost:" + std::to_string(ntohs(a.sin_port)) + "/sekds/v1";
+  o.recv_timeout_s = o.send_timeout_s = 1;
+  auto r = Client(o).ping("hello?");
+  ::close(l);
+  BOOST_REQUIRE(is_transport_error(r));
+  BOOST_TEST((std::get<TransportError>(r).kind == TransportError::Kind::Timeout), ping_text(r));
+
+  // A server whose answer takes longer than the client waits.
+  TestServer slow;
+  slow.keys().on_kek_info([](const CallerIdentity&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    return std::vector<KekInfo>{};
+  });
+  ClientOptions so = slow.client_options();
+  so.recv_timeout_s = 1;
+  auto k = Client(so).get_kek_info();
+  BOOST_REQUIRE(std::holds_alternative<TransportError>(k));
+  BOOST_TEST((std::get<TransportError>(k).kind == TransportError::Kind::Timeout), std::get<TransportError>(k).message);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
