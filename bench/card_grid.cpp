@@ -206,11 +206,13 @@ int main(int argc, char** argv) {
   std::size_t load_size = 0;
   std::string level_hex = "03";
   std::string io_list = "threads,event-loop";
+  bool baseline = true;
   app.add_option("--cards", cards, "cards in the grid")->check(CLI::Range(1, 100000));
   app.add_option("--clients", clients_list, "client thread counts, comma-separated");
   app.add_option("--seconds", seconds, "duration of each measurement");
   app.add_option("--load-size", load_size, "also INSTALL/LOAD/INSTALL/DELETE a load file of this size (0: no)");
   app.add_option("--level", level_hex, "security level of the flows (hex: 01, 03, 33)");
+  app.add_flag("!--no-baseline", baseline, "skip the bare round-trip baseline (for profiling the flows)");
   app.add_option("--io", io_list, "server I/O models to measure, comma-separated (event-loop, threads)");
   CLI11_PARSE(app, argc, argv);
 
@@ -276,7 +278,7 @@ int main(int argc, char** argv) {
       const std::uint16_t port = server.port();
       if (clients > cards) continue;
       std::cerr << card::grid_io_name(io) << ", clients " << clients << ": baseline... " << std::flush;
-      const Result base = run_threads(clients, seconds, [&](int t, std::atomic<bool>& stop, long& c, long& tr) {
+      const Result base = !baseline ? Result{1, 1, 0} : run_threads(clients, seconds, [&](int t, std::atomic<bool>& stop, long& c, long& tr) {
         Line line(port);
         const int slot = made[static_cast<std::size_t>(t)].slot;
         if (line.request("USE " + std::to_string(slot)) != "OK") throw std::runtime_error("USE");

@@ -49,6 +49,23 @@ class LvReader {
 
 bool same(ByteView a, ByteView b) { return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin()); }
 
+struct C4Header {
+  std::size_t header_size, length;
+};
+// The 'C4' tag and length at the start of the LOAD data once all of it has arrived (without
+// DAP blocks before it); nullopt while incomplete or in another form (judged on the last block).
+// Read by hand: a TLV parser would reject the value as truncated on every block but the last.
+std::optional<C4Header> c4_header(ByteView d) {
+  if (d.size() < 2 || d[0] != 0xC4) return std::nullopt;
+  const std::uint8_t first = d[1];
+  if (first < 0x80) return C4Header{2, first};
+  const std::size_t n = first & 0x7F;
+  if (n == 0 || n > 3 || d.size() < 2 + n) return std::nullopt;
+  std::size_t len = 0;
+  for (std::size_t i = 0; i < n; ++i) len = (len << 8) | d[2 + i];
+  return C4Header{2 + n, len};
+}
+
 }  // namespace
 
 gp::ResponseApdu Card::install(const gp::CommandApdu& c) {
@@ -148,19 +165,14 @@ gp::ResponseApdu Card::load(const gp::CommandApdu& c) {
   p.data.insert(p.data.end(), c.data.begin(), c.data.end());
   ++p.next_block;
   // As soon as the 'C4' header is in, its length must fit.
-  if (p.data.size() >= 4 && p.data[0] == 0xC4) {
-    try {
-      const gp::TlvHeader h = gp::read_tlv_header(p.data, 0);
-      if (h.length > limits_.max_load_file_size) {
-        pending_load_.reset();
-        throw SwError(kSwNotEnoughMemory, "LOAD: load file larger than this card accepts");
-      }
-      if (p.data.size() > h.header_size + h.length) {
-        pending_load_.reset();
-        throw SwError(gp::kSwWrongData, "LOAD: more data than the 'C4' length announces");
-      }
-    } catch (const gp::GpError&) {
-      // Header not complete yet, or malformed: judged on the last block.
+  if (const auto h = c4_header(p.data)) {
+    if (h->length > limits_.max_load_file_size) {
+      pending_load_.reset();
+      throw SwError(kSwNotEnoughMemory, "LOAD: load file larger than this card accepts");
+    }
+    if (p.data.size() > h->header_size + h->length) {
+      pending_load_.reset();
+      throw SwError(gp::kSwWrongData, "LOAD: more data than the 'C4' length announces");
     }
   }
   if (c.p1 != kLastBlock) {
