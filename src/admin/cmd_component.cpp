@@ -18,7 +18,7 @@ namespace sekds::admin {
 
 namespace {
 
-nlohmann::json sheet_json(const gp::KeyComponent& c) {
+nlohmann::json sheet_json(const gp::ComponentSheet& c) {
   nlohmann::json j = {{"purpose", gp::component_purpose_name(c.purpose)},
                       {"key_type", gp::key_type_name(c.key_type)},
                       {"kcv_alg", gp::kcv_alg_name(c.kcv_alg)},
@@ -35,7 +35,7 @@ nlohmann::json sheet_json(const gp::KeyComponent& c) {
   return j;
 }
 
-std::string sheet_title(const gp::KeyComponent& c) {
+std::string sheet_title(const gp::ComponentSheet& c) {
   std::string t = c.purpose == gp::ComponentPurpose::Kek
                       ? "KEK of TSM '" + c.tsm + "' index " + std::to_string(*c.kek_index)
                       : "master key set of issuer '" + c.issuer + "' KVN " + std::to_string(*c.kvn);
@@ -44,7 +44,7 @@ std::string sheet_title(const gp::KeyComponent& c) {
 }
 
 void run_show(Context& ctx, const std::string& file) {
-  const gp::KeyComponent c = load_sheet(file);
+  const gp::ComponentSheet c = load_sheet(file);
   nlohmann::json out = sheet_json(c);
   nlohmann::json shares = nlohmann::json::array();
   std::string mismatch;
@@ -76,7 +76,7 @@ void run_show(Context& ctx, const std::string& file) {
 }
 
 void run_combine(Context& ctx, const std::vector<std::string>& files, bool reveal) {
-  std::vector<gp::KeyComponent> sheets;
+  std::vector<gp::ComponentSheet> sheets;
   for (const auto& f : files) sheets.push_back(load_sheet(f));
   if (sheets.empty()) usage_error("give 2 or 3 sheets");
   nlohmann::json detail = nlohmann::json::object();
@@ -120,7 +120,7 @@ struct SplitOptions {
 };
 
 void run_demo_split(Context& ctx, const SplitOptions& o) {
-  gp::KeyComponent base;
+  gp::ComponentSheet base;
   if (o.purpose == "kek") {
     base.purpose = gp::ComponentPurpose::Kek;
     base.tsm = o.tsm;
@@ -138,9 +138,9 @@ void run_demo_split(Context& ctx, const SplitOptions& o) {
   base.kcv_alg = gp::gp_kcv_alg(*type);
   base.custodians = o.custodians;
   const std::size_t roles = o.per_role ? 3 : 1;
-  std::vector<gp::KeyComponent> sheets;
+  std::vector<gp::ComponentSheet> sheets;
   for (unsigned c = 1; c <= o.custodians; ++c) {
-    gp::KeyComponent k = base;
+    gp::ComponentSheet k = base;
     k.custodian = c;
     for (std::size_t r = 0; r < roles; ++r) {
       gp::ComponentShare s;

@@ -125,9 +125,9 @@ void run_generate(Context& ctx, const GenerateOptions& o) {
 
   // Components from the HSM's RNG; the KEK is their XOR.
   const std::size_t len = gp::key_length(*alg);
-  std::vector<gp::KeyComponent> sheets;
+  std::vector<gp::ComponentSheet> sheets;
   for (unsigned c = 1; c <= o.custodians; ++c) {
-    gp::KeyComponent k;
+    gp::ComponentSheet k;
     k.purpose = gp::ComponentPurpose::Kek;
     k.tsm = o.tsm;
     k.kek_index = spec.index;

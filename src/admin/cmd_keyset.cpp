@@ -205,7 +205,7 @@ void run_import(Context& ctx, const KeySetOptions& o) {
     usage_error(err.what());
   }
 
-  std::vector<gp::KeyComponent> sheets;
+  std::vector<gp::ComponentSheet> sheets;
   std::vector<CombinedKey> combined;
   try {
     for (std::size_t i = 0; i < sources.size(); ++i) {

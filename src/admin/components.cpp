@@ -15,7 +15,7 @@ namespace {
   throw AdminError(ExitCode::Refused, name, message);
 }
 
-std::string sheet_text(std::size_t i, const gp::KeyComponent& s) {
+std::string sheet_text(std::size_t i, const gp::ComponentSheet& s) {
   return "sheet " + std::to_string(i + 1) + " (custodian " + std::to_string(s.custodian) + " of " +
          std::to_string(s.custodians) + ")";
 }
@@ -35,7 +35,7 @@ std::vector<std::optional<gp::KeyRole>> roles_of(bool per_role) {
 
 std::string role_text(const std::optional<gp::KeyRole>& role) { return role ? gp::key_role_name(*role) : "key"; }
 
-SheetExpectation expectation_of(const gp::KeyComponent& first) {
+SheetExpectation expectation_of(const gp::ComponentSheet& first) {
   SheetExpectation e;
   e.purpose = first.purpose;
   e.key_type = first.key_type;
@@ -48,7 +48,7 @@ SheetExpectation expectation_of(const gp::KeyComponent& first) {
   return e;
 }
 
-gp::KeyComponent load_sheet(const std::filesystem::path& file) {
+gp::ComponentSheet load_sheet(const std::filesystem::path& file) {
   const gp::SecureText text = read_private_file(file);
   try {
     return gp::parse_key_component(std::string_view(text.data(), text.size()));
@@ -57,8 +57,8 @@ gp::KeyComponent load_sheet(const std::filesystem::path& file) {
   }
 }
 
-gp::KeyComponent prompt_sheet(const SheetExpectation& e, unsigned custodian, unsigned custodians) {
-  gp::KeyComponent c;
+gp::ComponentSheet prompt_sheet(const SheetExpectation& e, unsigned custodian, unsigned custodians) {
+  gp::ComponentSheet c;
   c.purpose = e.purpose;
   c.key_type = e.key_type;
   c.kcv_alg = e.kcv_alg;
@@ -99,14 +99,14 @@ gp::KeyComponent prompt_sheet(const SheetExpectation& e, unsigned custodian, uns
   return c;
 }
 
-std::vector<CombinedKey> combine_sheets(const std::vector<gp::KeyComponent>& sheets, const SheetExpectation& e,
+std::vector<CombinedKey> combine_sheets(const std::vector<gp::ComponentSheet>& sheets, const SheetExpectation& e,
                                         const std::vector<gp::Bytes>& combined_kcv, nlohmann::json& detail) {
   if (sheets.size() < 2 || sheets.size() > 3)
     usage_error("a key is combined from 2 or 3 components, got " + std::to_string(sheets.size()));
   const std::string target = describe_target(e);
   std::set<unsigned> numbers;
   for (std::size_t i = 0; i < sheets.size(); ++i) {
-    const gp::KeyComponent& s = sheets[i];
+    const gp::ComponentSheet& s = sheets[i];
     const std::string name = sheet_text(i, s);
     auto mismatch = [&](const std::string& what) { refuse("ComponentMismatch", name + ": " + what + " (expected a " + target + ")"); };
     if (s.purpose != e.purpose) mismatch(std::string("is a ") + gp::component_purpose_name(s.purpose) + " sheet");

@@ -26,16 +26,16 @@ struct SheetExpectation {
   std::optional<std::uint32_t> kek_index;  // Kek
 };
 
-SheetExpectation expectation_of(const gp::KeyComponent& first);
+SheetExpectation expectation_of(const gp::ComponentSheet& first);
 
 // Reads and parses a sheet. A sheet that does not parse is refused:
 // AdminError(Refused, "BadComponentSheet") naming the file and what is wrong.
-gp::KeyComponent load_sheet(const std::filesystem::path& file);
+gp::ComponentSheet load_sheet(const std::filesystem::path& file);
 
 // Asks custodian `custodian` (of `custodians`) to type each component (no echo) and the KCV
 // from their sheet. Throws AdminError(Refused, "NotConfirmed") at end of input,
 // AdminError(Refused, "BadComponentSheet") for input that is not hex of the right length.
-gp::KeyComponent prompt_sheet(const SheetExpectation& e, unsigned custodian, unsigned custodians);
+gp::ComponentSheet prompt_sheet(const SheetExpectation& e, unsigned custodian, unsigned custodians);
 
 // One combined key (per role, or the single key).
 struct CombinedKey {
@@ -50,7 +50,7 @@ struct CombinedKey {
 // component's KCV, then each combination's against the sheets' combined-kcv and
 // `combined_kcv` (from the command line; one per role). Refusals are AdminError(Refused) named
 // "ComponentMismatch" or "KcvMismatch"; `detail` receives what a refusal audit should record.
-std::vector<CombinedKey> combine_sheets(const std::vector<gp::KeyComponent>& sheets, const SheetExpectation& e,
+std::vector<CombinedKey> combine_sheets(const std::vector<gp::ComponentSheet>& sheets, const SheetExpectation& e,
                                         const std::vector<gp::Bytes>& combined_kcv, nlohmann::json& detail);
 
 // "ENC" / "MAC" / "DEK", or "key" for a single key.

@@ -75,7 +75,7 @@ void check_kcv_length(const std::string& what, const Bytes& kcv) {
 }
 
 // Everything format and parse agree on, checked in one place.
-void check_consistent(const KeyComponent& c) {
+void check_consistent(const ComponentSheet& c) {
   if (c.purpose == ComponentPurpose::Kek) {
     if (!valid_name(c.tsm)) invalid("tsm: '" + c.tsm + "' is not 1..64 characters of A-Z a-z 0-9 . _ -");
     if (!c.kek_index) invalid("kek-index: missing (required for purpose kek)");
@@ -130,13 +130,13 @@ const char* component_purpose_name(ComponentPurpose p) noexcept {
   return p == ComponentPurpose::Kek ? "kek" : "master-key";
 }
 
-const ComponentShare* KeyComponent::share(std::optional<KeyRole> role) const noexcept {
+const ComponentShare* ComponentSheet::share(std::optional<KeyRole> role) const noexcept {
   for (const auto& s : shares)
     if (s.role == role) return &s;
   return nullptr;
 }
 
-SecureText format_key_component(const KeyComponent& c) {
+SecureText format_key_component(const ComponentSheet& c) {
   check_consistent(c);
   SecureText out;
   out.reserve(1024);
@@ -176,7 +176,7 @@ SecureText format_key_component(const KeyComponent& c) {
   return out;
 }
 
-KeyComponent parse_key_component(std::string_view text) {
+ComponentSheet parse_key_component(std::string_view text) {
   // field -> (line number, value); values are views into `text` (no copies of key material).
   std::map<std::string, std::pair<std::size_t, std::string_view>, std::less<>> fields;
   std::size_t line_no = 0;
@@ -215,7 +215,7 @@ KeyComponent parse_key_component(std::string_view text) {
   if (fval != kKeyComponentFormat)
     invalid(where("format", fline) + ": '" + std::string(fval) + "' is not " + std::string(kKeyComponentFormat));
 
-  KeyComponent c;
+  ComponentSheet c;
   auto [pline, pval] = require("purpose");
   if (pval == "kek") {
     c.purpose = ComponentPurpose::Kek;
@@ -298,7 +298,7 @@ KeyComponent parse_key_component(std::string_view text) {
   return c;
 }
 
-void check_component_kcvs(const KeyComponent& c) {
+void check_component_kcvs(const ComponentSheet& c) {
   for (const auto& s : c.shares) {
     const Bytes k = kcv(c.kcv_alg, view(s.value), s.kcv.size());
     if (!equal_ct(k, s.kcv))

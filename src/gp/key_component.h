@@ -57,7 +57,7 @@ struct ComponentShare {
   std::optional<Bytes> combined_kcv; // KCV of the combined key, when the sheet carries it
 };
 
-struct KeyComponent {
+struct ComponentSheet {
   ComponentPurpose purpose = ComponentPurpose::Kek;
   std::string tsm;                       // Kek
   std::optional<std::uint32_t> kek_index;  // Kek
@@ -76,16 +76,23 @@ struct KeyComponent {
 
 // The sheet as text (ends with a newline). Throws GpError(InvalidArgument) for a component that
 // parse_key_component would refuse (so every written sheet reads back). Does not check KCVs.
-SecureText format_key_component(const KeyComponent& c);
+SecureText format_key_component(const ComponentSheet& c);
 
 // Parses a sheet; throws GpError (InvalidArgument, InvalidHex, InvalidLength) naming the line
 // and field. Syntax and consistency only: the KCVs are NOT checked here (see
 // check_component_kcvs) so a caller can report a mismatch as such.
-KeyComponent parse_key_component(std::string_view text);
+ComponentSheet parse_key_component(std::string_view text);
 
 // Recomputes each share's KCV from its value; throws GpError(KcvMismatch) naming the first share
 // ("component (ENC): KCV is ..., the sheet says ...").
-void check_component_kcvs(const KeyComponent& c);
+void check_component_kcvs(const ComponentSheet& c);
+
+// Transitional: the first version named ComponentSheet `KeyComponent`, which gp/key_information.h
+// already uses for a key's (type, length) — two different types of one name are an ODR
+// violation once both are linked into one program. Code still written against the old name
+// (src/tsm) compiles through this alias, whose mangled name is ComponentSheet. Remove it once
+// nothing uses gp::KeyComponent to mean a sheet.
+using KeyComponent = ComponentSheet;
 
 // XOR of the given shares' values; all must be as long as the first.
 SecureBytes xor_shares(const std::vector<const ComponentShare*>& shares);

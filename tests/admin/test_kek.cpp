@@ -52,7 +52,7 @@ BOOST_AUTO_TEST_CASE(generate_writes_custodian_sheets_that_combine_to_the_record
   BOOST_TEST(j["algorithm"] == "AES128");
   BOOST_TEST(j["hsm_label"] == "sekds/kek/tsm1/1");
   BOOST_REQUIRE(j["components"].size() == 3u);
-  std::vector<gp::KeyComponent> sheets;
+  std::vector<gp::ComponentSheet> sheets;
   for (const auto& c : j["components"]) {
     const std::string path = c["path"];
     struct stat st {};

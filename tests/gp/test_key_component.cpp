@@ -34,8 +34,8 @@ const std::string kKekSheet =
     "component-kcv: 3544e0\n"
     "combined-kcv: ECAE4B\n";
 
-gp::KeyComponent aes_kek(const std::string& hex, const std::string& kcv, unsigned custodian) {
-  gp::KeyComponent c;
+gp::ComponentSheet aes_kek(const std::string& hex, const std::string& kcv, unsigned custodian) {
+  gp::ComponentSheet c;
   c.purpose = gp::ComponentPurpose::Kek;
   c.tsm = "tsm1";
   c.kek_index = 7;
@@ -64,7 +64,7 @@ std::string replace(std::string s, const std::string& from, const std::string& t
 BOOST_AUTO_TEST_SUITE(key_component)
 
 BOOST_AUTO_TEST_CASE(parses_a_hand_written_kek_sheet_and_its_kcvs_check) {
-  const gp::KeyComponent c = gp::parse_key_component(kKekSheet);
+  const gp::ComponentSheet c = gp::parse_key_component(kKekSheet);
   BOOST_TEST(gp::component_purpose_name(c.purpose) == std::string("kek"));
   BOOST_TEST(c.tsm == "tsm1");
   BOOST_TEST(*c.kek_index == 7u);
@@ -91,14 +91,14 @@ BOOST_AUTO_TEST_CASE(two_sheets_combine_to_the_key_with_the_combined_kcv) {
 }
 
 BOOST_AUTO_TEST_CASE(format_then_parse_round_trips_and_says_what_it_is) {
-  gp::KeyComponent c = aes_kek("404142434445464748494A4B4C4D4E4F", "504A77", 2);
+  gp::ComponentSheet c = aes_kek("404142434445464748494A4B4C4D4E4F", "504A77", 2);
   c.comments = {"DEMO ONLY", "custodian 2 of 2"};
   const std::string t = text(gp::format_key_component(c));
   BOOST_TEST(t.rfind("# DEMO ONLY\n# custodian 2 of 2\n", 0) == 0u);
   BOOST_TEST(t.find("# KCV convention AES-ECB-01: first bytes of AES-ECB(key, 16 x 01)") != std::string::npos);
   BOOST_TEST(t.find("component: 4041 4243 4445 4647 4849 4A4B 4C4D 4E4F\n") != std::string::npos);
   BOOST_TEST(t.find("custodian: 2 of 2\n") != std::string::npos);
-  const gp::KeyComponent back = gp::parse_key_component(t);
+  const gp::ComponentSheet back = gp::parse_key_component(t);
   BOOST_TEST(to_hex(gp::view(back.shares[0].value)) == "404142434445464748494A4B4C4D4E4F");
   BOOST_TEST(back.custodian == 2u);
   BOOST_TEST(*back.kek_index == 7u);
@@ -106,7 +106,7 @@ BOOST_AUTO_TEST_CASE(format_then_parse_round_trips_and_says_what_it_is) {
 }
 
 BOOST_AUTO_TEST_CASE(per_role_master_key_sheet_round_trips) {
-  gp::KeyComponent c;
+  gp::ComponentSheet c;
   c.purpose = gp::ComponentPurpose::MasterKey;
   c.issuer = "bank-1";
   c.kvn = 32;
@@ -125,7 +125,7 @@ BOOST_AUTO_TEST_CASE(per_role_master_key_sheet_round_trips) {
   BOOST_TEST(t.find("component.mac: ") != std::string::npos);
   BOOST_TEST(t.find("component-kcv.dek: 8BAF47") != std::string::npos);
   BOOST_TEST(t.find("combined-kcv") == std::string::npos);
-  const gp::KeyComponent back = gp::parse_key_component(t);
+  const gp::ComponentSheet back = gp::parse_key_component(t);
   BOOST_TEST(back.per_role());
   BOOST_TEST(back.issuer == "bank-1");
   BOOST_TEST(*back.kvn == 32u);
@@ -137,7 +137,7 @@ BOOST_AUTO_TEST_CASE(per_role_master_key_sheet_round_trips) {
 
 BOOST_AUTO_TEST_CASE(a_wrong_kcv_is_named_by_check_not_by_parse) {
   const std::string sheet = replace(kKekSheet, "component-kcv: 3544e0", "component-kcv: 3544E1");
-  const gp::KeyComponent c = gp::parse_key_component(sheet);
+  const gp::ComponentSheet c = gp::parse_key_component(sheet);
   BOOST_CHECK_EXCEPTION(gp::check_component_kcvs(c), gp::GpError, [](const gp::GpError& e) {
     const std::string m = e.what();
     return e.code() == gp::Errc::KcvMismatch && m.find("3544E0") != std::string::npos &&
@@ -211,7 +211,7 @@ BOOST_AUTO_TEST_CASE(master_key_sheets_need_issuer_and_kvn_and_all_three_roles) 
 }
 
 BOOST_AUTO_TEST_CASE(format_refuses_what_parse_would_refuse) {
-  gp::KeyComponent c = aes_kek("00112233445566778899AABBCCDDEEFF", "3544E0", 1);
+  gp::ComponentSheet c = aes_kek("00112233445566778899AABBCCDDEEFF", "3544E0", 1);
   c.custodian = 3;
   BOOST_CHECK_EXCEPTION(gp::format_key_component(c), gp::GpError, has_code(gp::Errc::InvalidArgument));
   c = aes_kek("00112233445566778899AABBCCDDEEFF", "3544E0", 1);
@@ -228,7 +228,7 @@ BOOST_AUTO_TEST_CASE(crlf_line_ends_and_blank_lines_are_accepted) {
     if (ch == '\n') sheet += "\r\n\r\n";
     else sheet += ch;
   }
-  const gp::KeyComponent c = gp::parse_key_component(sheet);
+  const gp::ComponentSheet c = gp::parse_key_component(sheet);
   BOOST_TEST(to_hex(c.shares[0].kcv) == "3544E0");
   BOOST_CHECK_NO_THROW(gp::check_component_kcvs(c));
 }
