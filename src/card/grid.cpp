@@ -81,6 +81,14 @@ Grid::Client::~Client() {
 }
 
 std::string Grid::Client::handle(std::string_view line) {
+  try {
+    return dispatch(line);
+  } catch (const std::exception& e) {
+    return err("INTERNAL", e.what());  // never a dead connection thread
+  }
+}
+
+std::string Grid::Client::dispatch(std::string_view line) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   const auto w = words(line);
   if (w.empty()) return err("SYNTAX", "empty line");

@@ -10,7 +10,8 @@
 //
 // Error codes: UNKNOWN (command), SYNTAX (arguments), SLOT (no such slot), BUSY (reserved by
 // another client), NOTRESERVED (RESET/APDU/FREE of a slot the client does not hold), HEX (APDU
-// not hex), TOOLONG (line over the limit; the connection is then closed). A client's
+// not hex), TOOLONG (line over the limit; the connection is then closed), INTERNAL (a failure
+// of the server itself, e.g. memory). A client's
 // reservations end when it disconnects (its Client object is destroyed).
 #pragma once
 
@@ -56,6 +57,7 @@ class Grid {
     std::uint64_t id() const noexcept { return id_; }
 
    private:
+    std::string dispatch(std::string_view line);
     std::string use(Slot& s);
     std::string free(Slot& s);
     std::string reset(Slot& s);

@@ -138,6 +138,7 @@ void GridServer::run_event_loop() {
         }
         const int cfd = client.get();
         conns.emplace(cfd, std::make_unique<Conn>(grid_, std::move(client)));
+        log("client connected (" + std::to_string(conns.size()) + " open)");
         add(cfd, EPOLLIN | EPOLLRDHUP);
         continue;
       }
@@ -155,6 +156,7 @@ void GridServer::run_event_loop() {
       if (!alive) {
         ::epoll_ctl(ep.get(), EPOLL_CTL_DEL, fd, nullptr);
         conns.erase(it);  // frees the client's slots, then closes the socket
+        log("client disconnected; its slots are free");
       }
     }
   }

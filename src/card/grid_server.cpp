@@ -78,6 +78,7 @@ void GridServer::run_threads() {
     }
     const std::uint64_t id = next_id_++;
     const int fd = client.get();
+    log("client " + std::to_string(id) + " connected (" + std::to_string(connections_.size() + 1) + " open)");
     auto& c = connections_[id];
     c.fd = std::move(client);
     c.thread = std::thread([this, id, fd] { serve(id, fd); });
@@ -130,6 +131,7 @@ void GridServer::serve(std::uint64_t id, int fd) {
     }
   }  // the client's reservations are released here, before the peer can see the close
   ::shutdown(fd, SHUT_RDWR);
+  log("client " + std::to_string(id) + " disconnected; its slots are free");
   std::lock_guard lock(m_);
   finished_.push_back(id);
   finished_wake_.wake();

@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -149,6 +150,22 @@ BOOST_AUTO_TEST_CASE(select_get_data_and_scp03_through_pcsc_lite) {
   // The counter advanced by the handshake is in the file.
   card::SqliteCardStore store(db);
   BOOST_TEST(store.load_all().at(1).key_sets.at(spec.kvn).counter == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(private_pcscd_twice_in_one_process) {
+  // The client library caches the socket name per process: a second private pcscd must serve
+  // the same path, and a new context must reach it.
+  for (int round = 0; round < 2; ++round) {
+    BOOST_TEST_CONTEXT("round " << round) {
+      PrivatePcscd pcscd;
+      BOOST_TEST(std::string(std::getenv("PCSCLITE_CSOCK_NAME")) == PrivatePcscd::socket_path());
+      PcscCard pc;
+      const auto readers = pc.readers();
+      BOOST_TEST(readers.size() == PrivatePcscd::kReaderSlots);
+      BOOST_TEST((std::find(readers.begin(), readers.end(), pcscd.reader_name(1)) != readers.end()));
+      BOOST_TEST(::kill(pcscd.pid(), 0) == 0);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
