@@ -16,6 +16,9 @@
 // vpcd listens on 0.0.0.0 (its driver does not offer a loopback-only bind): reader slot k is
 // on vpcd_port() + k; a card connects there (sekds-card serve --vpcd 127.0.0.1:PORT --slot N).
 //
+// Link the CMake target sekds_test_pcscd (defined in tests/card/CMakeLists.txt) and libpcsclite
+// (PkgConfig::PCSCLITE) for the client side.
+//
 // If pcscd cannot start, the constructor throws std::runtime_error with a loud message that
 // says why (missing pcscd or driver, no free ports, pcscd exited, not ready in time) and
 // carries pcscd's log: the test fails, it never passes silently.
