@@ -15,13 +15,12 @@
 
 #include "gp/apdu.h"
 #include "gp/diversification.h"
+#include "gp/key_information.h"  // kKeyTypeDes / kKeyTypeAes (GP Table 11-16)
 #include "gp/key_type.h"
 #include "gp/scp_common.h"
 
 namespace sekds::gp {
 
-inline constexpr std::uint8_t kKeyTypeDes = 0x80;  // GP Table 11-16: DES, mode implicit (3DES keys)
-inline constexpr std::uint8_t kKeyTypeAes = 0x88;
 
 struct PutKeyKey {
   KeyType type = KeyType::Des2;
