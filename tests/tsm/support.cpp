@@ -279,7 +279,9 @@ std::vector<int> personalise_cards(const std::string& db, int count, const std::
                                    "--url", url, "--json"});
   if (r.status != 0) throw std::runtime_error("sekds-card personalise failed: " + r.out + r.err);
   std::vector<int> slots;
-  for (const auto& c : nlohmann::json::parse(r.out).at("cards")) slots.push_back(c.at("slot").get<int>());
+  const nlohmann::json j = nlohmann::json::parse(r.out);  // kept: a range-for over parse(...).at() would dangle
+  for (const auto& c : j.at("cards")) slots.push_back(c.at("slot").get<int>());
+  if (slots.empty()) throw std::runtime_error("sekds-card personalise --json listed no cards: " + r.out);
   return slots;
 }
 
