@@ -165,6 +165,12 @@ int on_parse_header(struct soap* s, const char* key, const char* val) {
   return c->ctx.gsoap_fparsehdr(s, key, val);
 }
 
+// Answers do not advertise the server software ("Server: gSOAP/2.8").
+int on_post_header(struct soap* s, const char* key, const char* val) {
+  if (key != nullptr && !strcasecmp(key, "Server")) return SOAP_OK;
+  return conn_of(s)->ctx.gsoap_fposthdr(s, key, val);
+}
+
 int on_prepare_recv(struct soap* s, const char* buf, std::size_t len) {
   Connection* c = conn_of(s);
   if (c->raw_bytes == 0 && !c->in_body) {  // the request line starts here: note the method
@@ -339,6 +345,8 @@ void finish(Connection& c, Clock::time_point t0) {
 void install_hooks(ServerContext& ctx, struct soap* listener) {
   ctx.gsoap_fparse = listener->fparse;
   ctx.gsoap_fparsehdr = listener->fparsehdr;
+  ctx.gsoap_fposthdr = listener->fposthdr;
+  listener->fposthdr = on_post_header;
   listener->fparse = on_parse;
   listener->fparsehdr = on_parse_header;
   listener->fpreparerecv = on_prepare_recv;

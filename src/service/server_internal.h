@@ -49,6 +49,7 @@ struct ServerContext {
   // gSOAP's own HTTP parsers, wrapped by ours.
   int (*gsoap_fparse)(struct soap*) = nullptr;
   int (*gsoap_fparsehdr)(struct soap*, const char*, const char*) = nullptr;
+  int (*gsoap_fposthdr)(struct soap*, const char*, const char*) = nullptr;
 };
 
 // What one request did, for the access log and the metrics.

@@ -37,6 +37,7 @@ BOOST_AUTO_TEST_CASE(healthz) {
   BOOST_TEST(j["status"] == "ok");
   BOOST_TEST(j.contains("uptime_seconds"));
   BOOST_TEST(r.body.find("BEGIN") == std::string::npos);  // no key or certificate material
+  BOOST_TEST(r.headers.count("server") == 0u);             // no software banner
 
   srv.server().set_health_check([] { return Health{false, "hsm unavailable"}; });
   HttpResponse bad = get(srv, "/healthz");
