@@ -18,6 +18,7 @@
 #include "hsm/hsm.h"
 #include "hsm/kek.h"
 #include "kek_sheets.h"
+#include "service/logging.h"
 #include "service/tls_init.h"
 #include "support.h"
 #include "support/softhsm_token.h"
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
   app.add_option("--level", level, "security level");
   CLI11_PARSE(app, argc, argv);
   service::ssl_init();
+  service::configure_logging("warn", std::nullopt);  // no per-request lines from the in-process server
 
   ScratchDir dir("sekds-bench-tsm");
   SoftHsmToken token("bench-tsm-kek");

@@ -94,6 +94,27 @@ std::unique_ptr<CardTransport> open_card(const CardSpec& spec) {
   return std::make_unique<GridTransport>(std::move(conn), spec.first_slot);
 }
 
+gp::Bytes transmit_complete(const std::function<gp::Bytes(gp::ByteView)>& raw, gp::ByteView command) {
+  gp::Bytes r = raw(command);
+  if (r.size() == 2 && r[0] == 0x6C && command.size() >= 5) {
+    // Le is the last byte of a short case 2/4 command.
+    gp::Bytes again(command.begin(), command.end());
+    again.back() = r[1];
+    r = raw(again);
+  }
+  gp::Bytes data;
+  for (int rounds = 0; r.size() >= 2 && r[r.size() - 2] == 0x61; ++rounds) {
+    if (rounds >= 256)
+      throw TsmError(TsmErrc::CardData, "the card answers 61xx without end (256 GET RESPONSE)", "SW_BYTES_REMAINING");
+    data.insert(data.end(), r.begin(), r.end() - 2);
+    const std::uint8_t channel = command.empty() ? 0x00 : static_cast<std::uint8_t>(command[0] & 0x03);
+    const gp::Bytes get_response{channel, 0xC0, 0x00, 0x00, r[r.size() - 1]};
+    r = raw(get_response);
+  }
+  if (!data.empty()) r.insert(r.begin(), data.begin(), data.end());
+  return r;
+}
+
 gp::ResponseApdu transmit_apdu(CardTransport& t, const gp::CommandApdu& command) {
   const gp::Bytes raw = t.transmit(command.encode());
   if (raw.size() < 2)

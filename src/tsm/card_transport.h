@@ -68,6 +68,12 @@ struct CardSpec {
 // Opens the one card a spec names (a range is a usage error here: see batch.h).
 std::unique_ptr<CardTransport> open_card(const CardSpec& spec);
 
+// ISO 7816-4 transmission at the T=0 level for transports that pass status words through
+// raw: 6Cxx (wrong Le; xx is the right one) repeats the command once with Le = xx, 61xx (xx
+// more bytes) is followed by GET RESPONSE until the card has said everything (bounded). The
+// caller sees one complete response. `raw` sends one APDU and returns what came back.
+gp::Bytes transmit_complete(const std::function<gp::Bytes(gp::ByteView)>& raw, gp::ByteView command);
+
 // Sends a command and parses the response (throws TsmError(CardData) if the card answered
 // fewer than two bytes).
 gp::ResponseApdu transmit_apdu(CardTransport& t, const gp::CommandApdu& command);

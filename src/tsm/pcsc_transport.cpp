@@ -110,24 +110,12 @@ gp::Bytes PcscTransport::transmit_raw(gp::ByteView command) {
 }
 
 gp::Bytes PcscTransport::transmit(gp::ByteView command) {
-  gp::Bytes r = transmit_raw(command);
-  // 6Cxx: wrong Le, xx is the exact one; send the same command again with it (once).
-  if (r.size() == 2 && r[0] == 0x6C && command.size() >= 5) {
-    gp::Bytes again(command.begin(), command.end());
-    again.back() = r[1];
-    r = transmit_raw(again);
+  try {
+    return transmit_complete([this](gp::ByteView c) { return transmit_raw(c); }, command);
+  } catch (const TsmError& e) {
+    if (e.code() == TsmErrc::CardData) throw TsmError(e.code(), describe() + ": " + e.what(), e.name());
+    throw;
   }
-  // 61xx: xx more bytes wait; GET RESPONSE until the card says 9000 (bounded).
-  gp::Bytes data;
-  for (int rounds = 0; r.size() >= 2 && r[r.size() - 2] == 0x61; ++rounds) {
-    if (rounds > 256) throw TsmError(TsmErrc::CardData, describe() + ": endless 61xx chain", "SW_BYTES_REMAINING");
-    data.insert(data.end(), r.begin(), r.end() - 2);
-    const std::uint8_t cla = command.empty() ? 0x00 : static_cast<std::uint8_t>(command[0] & 0x03);
-    const gp::Bytes get_response{cla, 0xC0, 0x00, 0x00, r[r.size() - 1]};
-    r = transmit_raw(get_response);
-  }
-  if (!data.empty()) r.insert(r.begin(), data.begin(), data.end());
-  return r;
 }
 
 gp::Bytes PcscTransport::reset() {

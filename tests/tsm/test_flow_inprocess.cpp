@@ -232,4 +232,33 @@ BOOST_AUTO_TEST_CASE(keys_json_hides_plaintext_unless_revealed) {
   BOOST_TEST(tsm::keys_json(k, false)["kcv"]["enc"] == gp::to_hex(gp::kcv(gp::KcvAlg::AesGp, k.keys.enc)));
 }
 
+BOOST_AUTO_TEST_CASE(get_status_follows_6310_over_every_page) {
+  CardProfile p = all_profiles()[4];  // SCP03 i=70
+  VirtualCard vc(p, 600);
+  auto issuer = issuer_keys(p);
+  const tsm::CardInfo info = tsm::discover_card(vc.transport());
+  tsm::Session s = tsm::Session::open(vc.transport(), info, issuer.card_keys(info, std::nullopt), gp::SecurityLevel(0x03));
+  card::LoadFileSpec spec;
+  spec.package_aid = gp::from_hex("D2760001180101");
+  spec.applet_aids = {gp::from_hex("D276000118010101")};
+  s.load(card::make_load_file(spec));
+  const int n = 24;
+  for (int k = 0; k < n; ++k) {
+    gp::Bytes inst = gp::from_hex("D27600011801010100");
+    inst.back() = static_cast<std::uint8_t>(k);
+    s.install(spec.package_aid, spec.applet_aids[0], inst);
+  }
+  const std::size_t before = vc.apdus();
+  const auto apps = s.get_status(tsm::RegistryKind::Applications);
+  BOOST_TEST(apps.size() == static_cast<std::size_t>(n));
+  BOOST_TEST(vc.apdus() - before > 1u);  // the card answered 6310 at least once
+  for (const auto& a : apps) BOOST_TEST(tsm::lifecycle_name(a.kind, a.lifecycle) == "SELECTABLE");
+  const auto pkgs = s.get_status(tsm::RegistryKind::LoadFiles);
+  BOOST_REQUIRE_EQUAL(pkgs.size(), 1u);
+  BOOST_TEST(pkgs[0].aid == spec.package_aid);
+  const auto isd = s.get_status(tsm::RegistryKind::IssuerSecurityDomain);
+  BOOST_REQUIRE_EQUAL(isd.size(), 1u);
+  BOOST_TEST(isd[0].aid == tsm::kIsdAid);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

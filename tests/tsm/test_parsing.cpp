@@ -245,3 +245,28 @@ BOOST_AUTO_TEST_CASE(own_key_files_and_sets) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(t0_transmission)
+
+// A card at the T=0 level: 6Cxx for a wrong Le, 61xx chains for long answers.
+BOOST_AUTO_TEST_CASE(get_response_and_exact_le) {
+  std::vector<std::string> sent;
+  auto card = [&](gp::ByteView c) -> gp::Bytes {
+    sent.push_back(gp::to_hex(c));
+    const std::string cmd = gp::to_hex(c);
+    if (cmd == "80CA00CF00") return gp::from_hex("6C0D");
+    if (cmd == "80CA00CF0D") return gp::from_hex("CF0A01020304050607080910" "6108");
+    if (cmd == "00C0000008") return gp::from_hex("AABBCCDDEEFF0011" "6102");
+    if (cmd == "00C0000002") return gp::from_hex("2233" "9000");
+    return gp::from_hex("6D00");
+  };
+  const gp::Bytes r = tsm::transmit_complete(card, gp::from_hex("80CA00CF00"));
+  BOOST_TEST(gp::to_hex(r) == "CF0A01020304050607080910AABBCCDDEEFF001122339000");
+  BOOST_TEST(sent == (std::vector<std::string>{"80CA00CF00", "80CA00CF0D", "00C0000008", "00C0000002"}));
+  // Plain answers pass unchanged; an endless 61xx chain is an error, not a hang.
+  BOOST_TEST(gp::to_hex(tsm::transmit_complete(card, gp::from_hex("00A4040000"))) == "6D00");
+  auto endless = [](gp::ByteView) { return gp::from_hex("6101"); };
+  BOOST_CHECK_THROW(tsm::transmit_complete(endless, gp::from_hex("80CA00CF00")), tsm::TsmError);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
