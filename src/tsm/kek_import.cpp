@@ -32,7 +32,7 @@ KekImportResult import_kek(hsm::Hsm& hsm, KekRegistry& registry, std::uint32_t i
   if (registry.find(index))
     throw TsmError(TsmErrc::Usage, "KEK index " + std::to_string(index) + " was imported already (" + registry.file().string() + ")");
 
-  std::vector<gp::KeyComponent> sheets;
+  std::vector<gp::ComponentSheet> sheets;
   for (const auto& f : files) {
     const gp::SecureText text = read_sheet(f);
     try {
@@ -43,10 +43,10 @@ KekImportResult import_kek(hsm::Hsm& hsm, KekRegistry& registry, std::uint32_t i
   }
   // The sheets must be the components of one KEK: this index, one TSM, one key type, distinct
   // custodians, as many sheets as custodians.
-  const gp::KeyComponent& first = sheets.front();
+  const gp::ComponentSheet& first = sheets.front();
   std::set<unsigned> custodians;
   for (std::size_t i = 0; i < sheets.size(); ++i) {
-    const gp::KeyComponent& s = sheets[i];
+    const gp::ComponentSheet& s = sheets[i];
     const std::string f = files[i].string();
     if (s.purpose != gp::ComponentPurpose::Kek)
       throw TsmError(TsmErrc::Usage, f + ": a " + gp::component_purpose_name(s.purpose) + " component, not a KEK component");

@@ -3,8 +3,6 @@
 // every component's KCV is checked, the combined key's KCV is checked against the sheets',
 // and only then is the KEK stored in the TSM's token (unwrap-only, never extractable) and its
 // KCV recorded (kek_registry.h). Nothing is stored on any mismatch.
-// (This header and its .cpp stay clear of gp/key_information.h: it and gp/key_component.h both
-// define gp::KeyComponent.)
 #pragma once
 
 #include <cstdint>

@@ -5,11 +5,11 @@
 #include <cstdio>
 
 #include "gp/error.h"
+#include "gp/put_key.h"
 #include "gp/scp02.h"
 #include "gp/scp03.h"
 #include "gp/status_word.h"
 #include "tsm/error.h"
-#include "tsm/put_key_command.h"
 
 namespace sekds::tsm {
 namespace {
@@ -198,13 +198,13 @@ std::size_t Session::max_block() const noexcept {
 }
 
 void Session::put_key(const CardKeys& new_keys, std::optional<std::uint8_t> replace_kvn) {
-  const PutKeyCommand cmd = translate_errors("PUT KEY", [&] {
-    return make_put_key(new_keys.kvn, new_keys.key_type, new_keys.keys, replace_kvn, host_->key_encryptor());
+  const gp::PutKey pk = translate_errors("PUT KEY", [&] {
+    return gp::PutKey::key_set(new_keys.kvn, new_keys.key_type, new_keys.keys, replace_kvn);
   });
-  const gp::ResponseApdu r = send_checked(cmd.apdu, "PUT KEY (" + kvn_text(new_keys.kvn) + ")");
-  translate_errors("PUT KEY response", [&] {
-    check_put_key_response(new_keys.kvn, new_keys.key_type, new_keys.keys, replace_kvn, r.data);
-  });
+  const gp::CommandApdu cmd = translate_errors("PUT KEY", [&] { return pk.command(host_->key_encryptor()); });
+  const gp::ResponseApdu r = send_checked(cmd, "PUT KEY (" + kvn_text(new_keys.kvn) + ")");
+  // The card answers the new KVN and the KCV of each key: they must be the keys sent.
+  translate_errors("PUT KEY response", [&] { pk.check_response(r.data); });
 }
 
 std::vector<RegistryEntry> Session::get_status(RegistryKind kind) {

@@ -25,7 +25,7 @@ std::vector<std::string> write_kek_sheets(const std::string& dir, std::uint32_t 
   if (o.wrong_combined_kcv) combined[0] ^= 0x01;
   std::vector<std::string> files;
   for (unsigned c = 1; c <= o.custodians; ++c) {
-    gp::KeyComponent k;
+    gp::ComponentSheet k;
     k.purpose = gp::ComponentPurpose::Kek;
     k.tsm = o.tsm;
     k.kek_index = (c == 2 && o.index_on_second_sheet) ? o.index_on_second_sheet : index;

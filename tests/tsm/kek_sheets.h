@@ -1,6 +1,5 @@
 // Component sheets of a KEK as `sekds-admin kek generate` writes them (gp/key_component.h),
-// made here so the TSM's import can be tested alone. Kept apart from every header that pulls
-// gp/key_information.h (both define gp::KeyComponent).
+// made here so the TSM's import can be tested alone.
 #pragma once
 
 #include <cstdint>
