@@ -84,7 +84,10 @@ FlowResult run_flow(CardTransport& t, const FlowSources& src, const FlowOptions&
         return "own key set " + kvn_text(r.keys->kvn) + " (" + gp::key_type_name(r.keys->key_type) + ")";
       }
       if (!src.ttp) throw TsmError(TsmErrc::Config, "no TTP configured ([[ttp]] and [kek_token])");
-      r.keys = src.ttp->card_keys(card, opt.kvn);
+      // The TTP's key set is the card's one that is not the TSM's own.
+      std::optional<std::uint8_t> kvn = opt.kvn;
+      if (!kvn && own_set) kvn = choose_kvn(card, std::nullopt, own_set->kvn);
+      r.keys = src.ttp->card_keys(card, kvn);
       return "TTP " + r.keys->endpoint + ": " + kvn_text(r.keys->kvn) + " " + gp::key_type_name(r.keys->key_type) +
              ", KCVs verified, AuditId " + r.keys->audit_id;
     });

@@ -120,6 +120,7 @@ BOOST_AUTO_TEST_CASE(batch_rotates_every_slot_of_a_range_with_several_workers) {
   BOOST_TEST(again.ok == aes_slots.size());
   // Forcing the issuer's keys on rotated cards fails for each, by name.
   o.keys = tsm::KeyChoice::Ttp;
+  o.kvn = kIssuerKvn;  // forced, so the card itself answers
   const tsm::BatchResult old = tsm::run_batch(range, 2, make_issuer, &own, o);
   BOOST_TEST(old.failed == aes_slots.size());
   BOOST_REQUIRE(old.first_failure());

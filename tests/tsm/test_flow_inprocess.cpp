@@ -146,11 +146,18 @@ BOOST_AUTO_TEST_CASE(after_rotation_the_old_keys_no_longer_open_the_card) {
       // The TTP's key set is gone: INITIALIZE UPDATE with its KVN is refused by name.
       o.goal = tsm::FlowGoal::Open;
       o.keys = tsm::KeyChoice::Ttp;
+      o.kvn = kIssuerKvn;  // forced: without it the flow refuses before asking (the card no longer lists it)
       tsm::FlowResult r = tsm::run_flow(vc.transport(), {&issuer, &own}, o);
       BOOST_REQUIRE(!r.ok());
       BOOST_TEST((r.error->code() == TsmErrc::CardStatus));
       BOOST_TEST(r.error->name() == gp::sw_name(0x6A88));
       BOOST_TEST(r.error->exit_code() == 4);
+      // Not forced: the TSM sees from 'E0' that only its own key set is left and asks no one.
+      o.kvn.reset();
+      r = tsm::run_flow(vc.transport(), {&issuer, &own}, o);
+      BOOST_REQUIRE(!r.ok());
+      BOOST_TEST((r.error->code() == TsmErrc::Usage));
+      BOOST_TEST(std::string(r.error->what()).find("no usable key set") != std::string::npos);
 
       // The old key values on the new KVN: the card cryptogram does not verify.
       const tsm::CardInfo info = tsm::discover_card(vc.transport());
@@ -166,6 +173,7 @@ BOOST_AUTO_TEST_CASE(after_rotation_the_old_keys_no_longer_open_the_card) {
 
       // auto: the card lists the TSM's KVN, so its own keys open it; rotate has nothing to do.
       o.keys = tsm::KeyChoice::Auto;
+      o.kvn.reset();
       o.goal = tsm::FlowGoal::Rotate;
       r = tsm::run_flow(vc.transport(), {&issuer, &own}, o);
       BOOST_REQUIRE_MESSAGE(r.ok(), (r.error ? r.error->what() : ""));
