@@ -6,9 +6,12 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <boost/test/unit_test.hpp>
+
+#include <nlohmann/json.hpp>
 
 #include "service/logging.h"
 #include "support.h"
@@ -131,6 +134,23 @@ BOOST_AUTO_TEST_CASE(sekds_server_binary_exits_0_on_sigterm_and_sigint) {
     BOOST_TEST((std::get<Fault>(k).code == FaultCode::HsmUnavailable));
     BOOST_TEST(child.signal_and_wait(sig) == 0, child.log());
     BOOST_TEST(child.log().find("\"event\":\"stopped\"") != std::string::npos);
+    // one JSON line per request, with who, what, how it ended and how long it took
+    int request_lines = 0;
+    std::istringstream lines(child.log());
+    for (std::string line; std::getline(lines, line);) {
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      BOOST_REQUIRE_MESSAGE(!j.is_discarded(), "not JSON: " << line);
+      if (j.value("event", "") != "request") continue;
+      ++request_lines;
+      BOOST_TEST(j.at("tsm_subject").get<std::string>() == "CN=tsm2,O=sekds DEMO ONLY");
+      BOOST_TEST(j.at("tsm_fp").get<std::string>().size() == 64u);
+      BOOST_TEST(j.contains("ts"));
+      BOOST_TEST(j.contains("peer"));
+      BOOST_TEST(j.contains("latency_ms"));
+      std::string op = j.at("op").get<std::string>();
+      BOOST_TEST(j.at("fault").get<std::string>() == (op == "WSGetKekInfo" ? "HsmUnavailable" : "none"), op);
+    }
+    BOOST_TEST(request_lines == 2);
   }
 }
 
