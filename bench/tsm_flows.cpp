@@ -10,7 +10,13 @@
 //   rotate    + PUT KEY and a second handshake with the new keys     (steps 1-7)
 //   run       + a script (GET STATUS, STORE DATA) on cards already rotated   (steps 1-8, own keys)
 // Output: one JSON object with flows/s per goal and the ratio of each to `discover`.
+//
+// --manifest var/dev/manifest.json runs the same against the dev environment's real
+// sekds-server (deploy/dev-env.sh up): its endpoint and CA, tsm1's certificate and KEK 1
+// (imported from the ceremony's component sheets), cards personalised from the demo key set
+// of --key-type. Then `keys` includes the server's HSM derivation, wrap and audit.
 #include <CLI/CLI.hpp>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -38,6 +44,9 @@ int main(int argc, char** argv) {
   app.add_option("--cards", cards, "cards in the grid")->check(CLI::Range(1, 100000));
   app.add_option("--jobs", jobs, "worker threads")->check(CLI::Range(1, 64));
   app.add_option("--level", level, "security level");
+  std::string manifest_path, key_type = "AES128";
+  app.add_option("--manifest", manifest_path, "the dev environment's manifest.json: use its real sekds-server");
+  app.add_option("--key-type", key_type, "with --manifest: the demo key set (DES2, AES128, AES256)");
   CLI11_PARSE(app, argc, argv);
   service::ssl_init();
   service::configure_logging("warn", std::nullopt);  // no per-request lines from the in-process server
@@ -47,18 +56,61 @@ int main(int argc, char** argv) {
   const char* aes_master = "00112233445566778899AABBCCDDEEFF";
   write_private(dir / "issuer.hex", std::string(aes_master) + "\n");
 
+  // The TTP: a software one behind the real transport in this process, or the dev server.
   TtpSimulator ttp;
-  TtpSimulator::Issuer issuer;
-  issuer.scheme = gp::DiversificationScheme::of(gp::DiversificationMethod::Kdf3);
-  issuer.key_type = gp::KeyType::Aes128;
-  issuer.master = gp::secure_from_hex(aes_master);
-  ttp.set_issuer(std::move(issuer));
-  const gp::SecureBytes kek = gp::random_secure(32);
-  ttp.set_kek(1, kek);
-  TtpServer server(ttp);
+  std::unique_ptr<TtpServer> server;
+  nlohmann::json manifest;
+  std::string endpoint, client_cert, client_key, ca;
+  std::vector<std::string> kek_files;
+  std::string scp = "03", i = "70", method = "kdf3", kvn = "1", iin = "42018C";
+  if (manifest_path.empty()) {
+    TtpSimulator::Issuer issuer;
+    issuer.scheme = gp::DiversificationScheme::of(gp::DiversificationMethod::Kdf3);
+    issuer.key_type = gp::KeyType::Aes128;
+    issuer.master = gp::secure_from_hex(aes_master);
+    ttp.set_issuer(std::move(issuer));
+    const gp::SecureBytes kek = gp::random_secure(32);
+    ttp.set_kek(1, kek);
+    server = std::make_unique<TtpServer>(ttp);
+    endpoint = server->endpoint();
+    client_cert = pki().crt("tsm1");
+    client_key = pki().key("tsm1");
+    ca = pki().crt("ca");
+    for (const auto& f : write_kek_sheets(dir.path(), 1, kek)) kek_files.push_back(f);
+  } else {
+    std::ifstream in(manifest_path);
+    if (!in) {
+      std::cerr << manifest_path << ": cannot read (deploy/dev-env.sh up writes it)\n";
+      return 2;
+    }
+    manifest = nlohmann::json::parse(in);
+    endpoint = manifest.at("endpoint");
+    ca = manifest.at("ca_cert");
+    for (const auto& t : manifest.at("tsms"))
+      if (t.at("name") == "tsm1") {
+        client_cert = t.at("cert");
+        client_key = t.at("key");
+        for (const auto& f : t.at("keks").at(0).at("component_files")) kek_files.push_back(f);
+      }
+    bool found = false;
+    for (const auto& k : manifest.at("key_sets"))
+      if (k.at("key_type") == key_type) {
+        write_private(dir / "issuer.hex", k.at("master_key_hex").get<std::string>() + "\n");
+        scp = k.at("scp").is_string() ? k.at("scp").get<std::string>() : "0" + std::to_string(k.at("scp").get<int>());
+        i = scp == "02" ? "55" : "70";
+        method = k.at("method");
+        kvn = std::to_string(k.at("kvn").get<int>());
+        iin = k.at("iin");
+        found = true;
+      }
+    if (!found || client_cert.empty()) {
+      std::cerr << "the manifest has no " << key_type << " key set or no tsm1\n";
+      return 2;
+    }
+  }
 
   std::cerr << "personalising " << cards << " cards...\n";
-  const auto slots = personalise_cards(dir / "grid.db", cards, "03", "70", "kdf3", dir / "issuer.hex", server.endpoint());
+  const auto slots = personalise_cards(dir / "grid.db", cards, scp, i, method, dir / "issuer.hex", endpoint, kvn, iin);
   GridChild grid(dir / "grid.db");
 
   hsm::HsmConfig hc;
@@ -68,22 +120,26 @@ int main(int argc, char** argv) {
   auto hsm = std::make_unique<hsm::Hsm>(std::move(hc));
   hsm::KekStore keks(*hsm);
   tsm::KekRegistry registry = tsm::KekRegistry::load(dir / "kek-state.json");
-  const auto files = write_kek_sheets(dir.path(), 1, kek);
-  tsm::import_kek(*hsm, registry, 1, std::vector<std::filesystem::path>(files.begin(), files.end()));
+  tsm::import_kek(*hsm, registry, 1, std::vector<std::filesystem::path>(kek_files.begin(), kek_files.end()));
 
   tsm::TtpSettings settings;
   tsm::TtpEndpoint ep;
-  ep.url_prefix = "https://localhost:" + std::to_string(server.port()) + "/";
-  ep.certificate = pki().crt("tsm1");
-  ep.private_key = pki().key("tsm1");
-  ep.ca = pki().crt("ca");
+  ep.url_prefix = endpoint.substr(0, endpoint.find('/', 8) + 1);
+  ep.certificate = client_cert;
+  ep.private_key = client_key;
+  ep.ca = ca;
   settings.endpoints.push_back(ep);
-  std::vector<tsm::OwnKeySet> own_sets(1);
+  std::vector<tsm::OwnKeySet> own_sets(2);
   own_sets[0].scp = gp::Scp::Scp03;
   own_sets[0].kvn = 0x40;
   own_sets[0].scheme = gp::DiversificationScheme::of(gp::DiversificationMethod::Kdf3);
   own_sets[0].key_type = gp::KeyType::Aes128;
   own_sets[0].master = gp::secure_from_hex("F0E1D2C3B4A5968778695A4B3C2D1E0F");
+  own_sets[1].scp = gp::Scp::Scp02;
+  own_sets[1].kvn = 0x40;
+  own_sets[1].scheme = gp::DiversificationScheme::of(gp::DiversificationMethod::Emv);
+  own_sets[1].key_type = gp::KeyType::Des2;
+  own_sets[1].master = gp::secure_from_hex("0F1E2D3C4B5A69788796A5B4C3D2E1F0");
   tsm::LocalKeySource own(std::move(own_sets));
   const tsm::Script script = tsm::Script::parse("get-status\nstore-data 0102030405060708\n", "/", "bench");
 
@@ -94,6 +150,8 @@ int main(int argc, char** argv) {
   out["cards"] = cards;
   out["jobs"] = jobs;
   out["level"] = level;
+  out["ttp"] = manifest_path.empty() ? "software TTP behind the sekds transport (in process)" : endpoint;
+  if (!manifest_path.empty()) out["key_type"] = key_type;
   nlohmann::ordered_json goals;
   double discover_rate = 0;
   for (tsm::FlowGoal g : {tsm::FlowGoal::Discover, tsm::FlowGoal::Keys, tsm::FlowGoal::Open, tsm::FlowGoal::Rotate,
