@@ -96,7 +96,9 @@ void run_command(FlowGoal goal, const FlowCliOptions& o) {
   if (!o.common.json) on_step = [](const StepTiming& s) { print_step(s, std::cout); };
   const FlowResult r = run_flow(*transport, FlowSources{ttp.get(), rt.own()}, fo, on_step);
   if (o.common.json) {
-    std::cout << flow_json(r, o.reveal).dump() << '\n';
+    std::string text = flow_json(r, o.reveal).dump();
+    std::cout << text << '\n';
+    gp::secure_wipe(text.data(), text.size());  // it may hold plaintext keys (--reveal)
   } else {
     print_human(r, goal, o.reveal);
   }
