@@ -3,6 +3,8 @@
 // server (software TTP in this process), batch runs, and every failure's message and exit code.
 #include <boost/test/unit_test.hpp>
 
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "card/load_file.h"
@@ -198,6 +200,18 @@ BOOST_AUTO_TEST_CASE(failures_have_names_and_exit_codes) {
   r = run_process({SEKDS_TSM_BIN, "keys", "--card", card(aes_slots[2])}, {"SEKDS_TSM_CONFIG="});
   BOOST_TEST(r.status == 2);
   BOOST_TEST(r.err.find("no configuration") != std::string::npos);
+  // The KEK token refuses the PIN: named, exit 7, and never retried (a retry could lock it).
+  {
+    std::ifstream in(config);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string pin_line = "pin = \"" + token.user_pin_source() + "\"";
+    text.replace(text.find(pin_line), pin_line.size(), "pin = \"file:wrong.pin\"");
+    write_private(dir / "wrong.pin", "000000\n");
+    write_private(dir / "wrong-pin.toml", text);
+    r = run_process({SEKDS_TSM_BIN, "keys", "--card", card(aes_slots[2]), "--config", dir / "wrong-pin.toml"});
+    BOOST_TEST(r.status == 7, r.err);
+    BOOST_TEST(r.err.find("KEK token") != std::string::npos, r.err);
+  }
   const std::uint16_t port = grid->port();
   grid->stop();
   r = tsm({"info", "--card", "grid:127.0.0.1:" + std::to_string(port) + "/1"});
