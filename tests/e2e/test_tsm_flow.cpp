@@ -99,13 +99,16 @@ BOOST_AUTO_TEST_CASE(keys_are_the_demo_keys_under_the_ceremony_kek) {
       }
       for (const auto& t : w.manifest()["tsms"])
         if (t["name"] == "tsm1") BOOST_TEST(j["keys"]["kek_kcv"] == t["keks"][0]["kcv"]);
-      // Without --reveal: KCVs only.
-      const RunResult plain = w.tsm("tsm1", {"keys", "--card", w.card(slot)});
+      // Without --reveal: KCVs only. (Another card: the server may refuse a repeated sequence
+      // counter, and `keys` opens no session, so the first card's counter has not moved.)
+      const int other = w.spare_card(ks["key_type"]);
+      const RunResult plain = w.tsm("tsm1", {"keys", "--card", w.card(other)});
       BOOST_REQUIRE_EQUAL(plain.status, 0);
       BOOST_TEST(plain.out.find("AuditId") != std::string::npos);
-      BOOST_TEST(plain.out.find(j["keys"]["plaintext"]["enc"].get<std::string>()) == std::string::npos);
+      BOOST_TEST(plain.out.find("ENC KCV") != std::string::npos);
+      BOOST_TEST(plain.out.find("(verified)  key") == std::string::npos);  // no plaintext
       // open: steps 1-6.
-      const RunResult o = w.tsm("tsm1", {"open", "--card", w.card(slot), "--json"});
+      const RunResult o = w.tsm("tsm1", {"open", "--card", w.card(w.spare_card(ks["key_type"])), "--json"});
       BOOST_REQUIRE_MESSAGE(o.status == 0, o.err);
       BOOST_TEST(json_of(o)["session"]["level"] == "C-MAC+C-DEC");
     }

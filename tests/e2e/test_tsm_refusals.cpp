@@ -38,11 +38,11 @@ BOOST_AUTO_TEST_CASE(a_wrong_kek_index_is_refused_by_the_ttp) {
   state["keks"].push_back(two);
   write_private(w.dir() + "/tsm1-bad-kek-state.json", state.dump());
 
-  const int slot = w.spare_card("AES128");
-  const RunResult r = w.tsm("tsm1-bad", {"keys", "--card", w.card(slot), "--json"});
+  // One card per request: the server may refuse a sequence counter it has seen.
+  const RunResult r = w.tsm("tsm1-bad", {"keys", "--card", w.card(w.spare_card("AES128")), "--json"});
   BOOST_TEST(r.status == 3, r.err);
   BOOST_TEST(error_of(r)["name"] == "UnknownKek");
-  const RunResult h = w.tsm("tsm1-bad", {"keys", "--card", w.card(slot)});
+  const RunResult h = w.tsm("tsm1-bad", {"keys", "--card", w.card(w.spare_card("AES128"))});
   BOOST_TEST(h.status == 3);
   BOOST_TEST(h.err.find("TTP refused: UnknownKek") != std::string::npos, h.err);
 }
@@ -63,7 +63,7 @@ BOOST_AUTO_TEST_CASE(an_unentitled_issuer_then_a_revoked_tsm) {
   // The operator revokes tsm2: its next request is refused, without a server restart.
   const RunResult rev = w.admin({"tsm", "revoke", "--name", "tsm2"});
   BOOST_REQUIRE_MESSAGE(rev.status == 0, rev.out << rev.err);
-  r = w.tsm("tsm2", {"keys", "--card", w.card(ok)});
+  r = w.tsm("tsm2", {"keys", "--card", w.card(w.spare_card("AES128"))});
   BOOST_TEST(r.status == 3, r.err);
   BOOST_TEST(r.err.find("TTP refused: NotAccredited") != std::string::npos, r.err);
 }
