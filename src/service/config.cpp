@@ -51,6 +51,13 @@ class Section {
     return v;
   }
 
+  std::optional<bool> boolean(const std::string& k) {
+    const toml::node* n = get(k);
+    if (!n) return std::nullopt;
+    if (!n->is_boolean()) fail(key(k), "must be true or false");
+    return n->value<bool>();
+  }
+
   std::optional<double> number(const std::string& k, double lo, double hi) {
     const toml::node* n = get(k);
     if (!n) return std::nullopt;
@@ -216,10 +223,11 @@ ServerConfig parse_config(std::string_view toml_text, const fs::path& source) {
   ServerConfig c;
   c.source = source;
 
-  static const std::set<std::string> sections = {"server", "limits", "tls", "hsm", "store", "log"};
+  static const std::set<std::string> sections = {"server", "limits", "tls", "hsm", "store", "release", "log"};
   for (auto&& [k, v] : root) {
     std::string ks(k.str());
-    if (!sections.count(ks)) fail(ks, "unknown section or key (expected [server], [limits], [tls], [hsm], [store], [log])");
+    if (!sections.count(ks))
+      fail(ks, "unknown section or key (expected [server], [limits], [tls], [hsm], [store], [release], [log])");
     if (!v.is_table()) fail(ks, "must be a table ([" + ks + "])");
   }
   auto table = [&](const char* name) { return root.get_as<toml::table>(name); };
@@ -273,15 +281,15 @@ ServerConfig parse_config(std::string_view toml_text, const fs::path& source) {
     auto token = hsm.str("token");
     if (!token || token->empty()) fail("hsm.token", "missing (required: a token label or a pkcs11: URI)");
     h.token = *token;
+    auto pin_source = [&](const char* k, const std::string& v) {
+      if (v.rfind("file:", 0) == 0 && v.size() > 5) return "file:" + resolve(base, v.substr(5)).string();
+      if (v.rfind("env:", 0) == 0 && v.size() > 4) return v;
+      fail(hsm.key(k), "must be \"file:PATH\" or \"env:NAME\" (a PIN never goes in the configuration itself)");
+    };
     auto pin = hsm.str("pin");
     if (!pin || pin->empty()) fail("hsm.pin", "missing (required: \"file:PATH\" or \"env:NAME\")");
-    if (pin->rfind("file:", 0) == 0 && pin->size() > 5) {
-      h.pin = "file:" + resolve(base, pin->substr(5)).string();
-    } else if (pin->rfind("env:", 0) == 0 && pin->size() > 4) {
-      h.pin = *pin;
-    } else {
-      fail("hsm.pin", "must be \"file:PATH\" or \"env:NAME\" (a PIN never goes in the configuration itself)");
-    }
+    h.pin = pin_source("pin", *pin);
+    if (auto so = hsm.str("so_pin")) h.so_pin = pin_source("so_pin", *so);
     hsm.reject_unknown();
     c.hsm = h;
   }
@@ -291,6 +299,16 @@ ServerConfig parse_config(std::string_view toml_text, const fs::path& source) {
     c.store = StoreConfig{required_path(store, "path")};
     store.reject_unknown();
   }
+
+  if (c.hsm.has_value() != c.store.has_value())
+    fail(c.hsm ? "store" : "hsm", "missing: key release needs both [hsm] and [store] (or neither, to serve WSPing only)");
+
+  Section release(table("release"), "release");
+  if (auto v = release.boolean("reject_counter_anomaly")) c.release.reject_counter_anomaly = *v;
+  if (auto v = release.integer("idempotency_window", 0, 7 * 86400)) c.release.idempotency_window_s = static_cast<int>(*v);
+  if (auto v = release.number("refusal_audit_rate", 0, 1e6)) c.release.refusal_audit_rate = *v;
+  if (auto v = release.number("refusal_audit_burst", 1, 1e6)) c.release.refusal_audit_burst = *v;
+  release.reject_unknown();
 
   Section log(table("log"), "log");
   if (auto v = log.str("level")) {

@@ -30,14 +30,30 @@ struct TlsConfig {
   std::string ciphers;                // TLS 1.2 cipher list; empty = the built-in ECDHE+AEAD list
 };
 
-struct HsmConfig {  // read here, used by the key-release step
+struct HsmConfig {  // read here, opened by main (key release)
   std::filesystem::path module;  // PKCS#11 module (.so)
   std::string token;             // token label, or an RFC 7512 pkcs11: URI
   std::string pin;               // PIN source: "file:/path" (path resolved) or "env:NAME"
+  // The SO PIN source of sekds-admin's KEK ceremonies, accepted so one file serves both
+  // programs; the server never reads it (and need not be able to).
+  std::optional<std::string> so_pin;
 };
 
-struct StoreConfig {  // read here, used by the key-release step
+struct StoreConfig {  // read here, opened by main (key release)
   std::filesystem::path path;  // SQLite database file
+};
+
+// [release]: the key-release policy (key_release_service.h).
+struct ReleaseConfig {
+  // A card's sequence counter that repeats or goes backwards is always flagged (audit detail,
+  // metrics); true also refuses the release with CounterReplay.
+  bool reject_counter_anomaly = false;
+  // A retry with the same RequestId within this window gets the same answer and AuditId.
+  int idempotency_window_s = 600;
+  // Refusals are audited up to this rate per caller (token bucket); the rest are only counted
+  // (sekds_refusal_audits_total{outcome="dropped"}), so a flood cannot fill the disk.
+  double refusal_audit_rate = 1.0;
+  double refusal_audit_burst = 20;
 };
 
 struct ServerConfig {
@@ -48,9 +64,11 @@ struct ServerConfig {
   unsigned backlog = 128;
   int idle_timeout_s = 60;       // a parked keep-alive connection is closed after this
   int handshake_timeout_s = 10;  // TLS handshake
-  int recv_timeout_s = 10;       // one read may stall this long
-  int send_timeout_s = 10;       // one write may stall this long
-  int request_timeout_s = 30;    // whole request (read) or response (write)
+  int recv_timeout_s = 5;        // one read may stall this long
+  int send_timeout_s = 5;        // one write may stall this long
+  // A whole request (read) or response (write). A client trickling its request holds a worker
+  // this long: messages are at most 64 KiB, so keep it short.
+  int request_timeout_s = 10;
   // [limits]
   unsigned max_connections = 256;
   std::size_t max_message_size = 64 * 1024;  // request body bytes
@@ -59,9 +77,11 @@ struct ServerConfig {
   double rate_burst = 100;    // bucket size
   // [tls]
   TlsConfig tls;
-  // [hsm], [store] (optional until the key-release step wires them)
+  // [hsm], [store]: both or neither; without them key operations answer HsmUnavailable.
   std::optional<HsmConfig> hsm;
   std::optional<StoreConfig> store;
+  // [release]
+  ReleaseConfig release;
   // [log]
   std::string log_level = "info";  // trace debug info warn error critical off
   std::optional<std::filesystem::path> log_file;  // default: stderr

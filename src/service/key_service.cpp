@@ -15,6 +15,7 @@ const char* fault_code_name(FaultCode c) noexcept {
     case FaultCode::HsmUnavailable: return "HsmUnavailable";
     case FaultCode::AuditUnavailable: return "AuditUnavailable";
     case FaultCode::Internal: return "Internal";
+    case FaultCode::CounterReplay: return "CounterReplay";
   }
   return "Internal";
 }

@@ -36,13 +36,14 @@ enum class FaultCode {
   HsmUnavailable,
   AuditUnavailable,
   Internal,
+  CounterReplay,  // the card's sequence counter repeated or went backwards ([release] reject_counter_anomaly)
 };
 
 inline constexpr FaultCode kAllFaultCodes[] = {
     FaultCode::InvalidArgument, FaultCode::UnknownKeySet, FaultCode::KeyInformationMismatch,
     FaultCode::NotEntitled,     FaultCode::UnknownKek,    FaultCode::KekNotActive,
     FaultCode::NotAccredited,   FaultCode::RateLimited,   FaultCode::HsmUnavailable,
-    FaultCode::AuditUnavailable, FaultCode::Internal};
+    FaultCode::AuditUnavailable, FaultCode::Internal,  FaultCode::CounterReplay};
 
 const char* fault_code_name(FaultCode c) noexcept;
 std::optional<FaultCode> parse_fault_code(std::string_view name) noexcept;

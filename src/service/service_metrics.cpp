@@ -22,6 +22,16 @@ ServiceMetrics::ServiceMetrics(MetricsRegistry& r)
       audit_batch_size(r.histogram("sekds_audit_batch_size", "Audit records written per group commit",
                                    {1, 2, 4, 8, 16, 32, 64, 128, 256})),
       sequence_counter_anomalies(r.counter("sekds_sequence_counter_anomalies_total",
-                                           "Cards whose sequence counter went backwards (possible clone or replay)")) {}
+                                           "Releases whose card sequence counter repeated or went backwards "
+                                           "(possible clone or replay)")),
+      audit_append_seconds(r.histogram("sekds_audit_append_duration_seconds",
+                                       "Time until an audit record is durable (group commit included)")),
+      refusal_audits(r.counter_family("sekds_refusal_audits_total",
+                                      "Refused key requests: audited (written), over the per-caller audit limit "
+                                      "(dropped), or not auditable (failed)",
+                                      {"outcome"})),
+      key_releases(r.counter_family("sekds_key_releases_total",
+                                    "Key sets released: released (new audit record) or replayed (same RequestId)",
+                                    {"kind"})) {}
 
 }  // namespace sekds::service

@@ -28,6 +28,12 @@ struct ServiceMetrics {
   HistogramFamily& hsm_seconds;       // sekds_hsm_operation_duration_seconds{operation}
   Histogram& audit_batch_size;        // sekds_audit_batch_size
   Counter& sequence_counter_anomalies;  // sekds_sequence_counter_anomalies_total
+  // Filled by the key release (key_release_service.h).
+  Histogram& audit_append_seconds;    // sekds_audit_append_duration_seconds (durable when observed)
+  // Refusals audited, or not: written, dropped (over the per-caller flood limit), failed (store).
+  CounterFamily& refusal_audits;      // sekds_refusal_audits_total{outcome}
+  // Keys released: released (new audit record), replayed (same RequestId within the window).
+  CounterFamily& key_releases;        // sekds_key_releases_total{kind}
 };
 
 }  // namespace sekds::service

@@ -220,6 +220,7 @@ sekds__FaultCode fault_code_to_soap(FaultCode c) noexcept {
     case FaultCode::HsmUnavailable: return sekds__FaultCode__HsmUnavailable;
     case FaultCode::AuditUnavailable: return sekds__FaultCode__AuditUnavailable;
     case FaultCode::Internal: return sekds__FaultCode__Internal;
+    case FaultCode::CounterReplay: return sekds__FaultCode__CounterReplay;
   }
   return sekds__FaultCode__Internal;
 }
@@ -237,6 +238,7 @@ FaultCode fault_code_from_soap(sekds__FaultCode c) noexcept {
     case sekds__FaultCode__HsmUnavailable: return FaultCode::HsmUnavailable;
     case sekds__FaultCode__AuditUnavailable: return FaultCode::AuditUnavailable;
     case sekds__FaultCode__Internal: return FaultCode::Internal;
+    case sekds__FaultCode__CounterReplay: return FaultCode::CounterReplay;
   }
   return FaultCode::Internal;
 }
