@@ -178,6 +178,7 @@ int on_prepare_recv(struct soap* s, const char* buf, std::size_t len) {
     c->method = std::string(head.substr(0, head.find(' ')));
   }
   c->raw_bytes += len;
+  if (len > 0) c->last_rx = Clock::now();
   // gSOAP passes the raw bytes (header included) first, then, once the header is parsed, the
   // body (de-chunked) again: only the latter goes to the guard.
   if (c->in_body && c->guard.feed(std::string_view(buf, len)) != RequestGuard::Violation::None) return SOAP_EOM;
@@ -282,6 +283,23 @@ void respond_error(Connection& c, int err) {
     drain(c);
     return;
   }
+  // A stall longer than recv_timeout, or a request slower than request_timeout: gSOAP reports
+  // whatever the cut left (EOF, or a syntax error in a half-read tag). Tell it by the clock.
+  auto now = Clock::now();
+  const auto slack = std::chrono::milliseconds(100);
+  bool timed_out = now - c.last_rx >= std::chrono::seconds(c.ctx.config.recv_timeout_s) - slack ||
+                   now - c.started >= std::chrono::seconds(c.ctx.config.request_timeout_s) - slack;
+  if (timed_out && (err == SOAP_EOF || soap_xml_error_check(err))) {
+    if (peer_gone(c)) {
+      c.rec.fault = "disconnected";
+      return;
+    }
+    m.rejected_requests.with({"timeout"}).inc();
+    c.rec.fault = "timeout";
+    send_plain(c, 408, "text/plain; charset=utf-8", "request not received in time\n");
+    drain(c);
+    return;
+  }
   if (err == SOAP_EOF) {
     if (peer_gone(c)) {
       c.rec.fault = "disconnected";
@@ -364,6 +382,7 @@ After serve_one(Connection& c) {
   c.guard.reset();
   c.in_body = false;
   c.raw_bytes = 0;
+  c.started = c.last_rx = t0;
   c.http_reject = 0;
   c.soap_version = 1;
   c.rec = RequestRecord{};

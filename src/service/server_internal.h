@@ -86,6 +86,7 @@ struct Connection {
   RequestGuard guard;
   bool in_body = false;         // HTTP header parsed: bytes fed to the guard
   std::size_t raw_bytes = 0;    // anything received for this request
+  std::chrono::steady_clock::time_point started, last_rx;  // request start, last bytes received
   int http_reject = 0;          // HTTP status decided while parsing the header (404, 413, 415)
   bool answered_get = false;    // on_get() answered this request
   std::string method;           // from the request line, when it arrived in a read of its own

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -260,6 +261,39 @@ std::optional<HttpResponse> parse_http(const std::string& raw) {
 }  // namespace
 
 int tcp_connect_loopback(std::uint16_t port) { return connect_loopback(port); }
+
+std::optional<HttpResponse> trickle(std::uint16_t port, const std::string& prefix, int interval_ms, int max_seconds) {
+  TlsConn t;
+  if (!open_tls(t, port, {}).empty()) return std::nullopt;
+  SSL_write(t.ssl, prefix.data(), static_cast<int>(prefix.size()));
+  // Non-blocking from here: readable may only mean a TLS 1.3 session ticket.
+  ::fcntl(t.fd, F_SETFL, ::fcntl(t.fd, F_GETFL) | O_NONBLOCK);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(max_seconds);
+  std::string raw;
+  char buf[4096];
+  bool closed = false;
+  while (!closed && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{t.fd, POLLIN, 0};
+    if (SSL_pending(t.ssl) > 0 || ::poll(&p, 1, interval_ms) > 0) {
+      for (;;) {
+        int n = SSL_read(t.ssl, buf, sizeof buf);
+        if (n > 0) {
+          raw.append(buf, static_cast<std::size_t>(n));
+          continue;
+        }
+        closed = SSL_get_error(t.ssl, n) != SSL_ERROR_WANT_READ;
+        break;
+      }
+      if (!raw.empty()) closed = closed || parse_http(raw).has_value();
+      continue;
+    }
+    int w = SSL_write(t.ssl, "A", 1);
+    if (w <= 0 && SSL_get_error(t.ssl, w) != SSL_ERROR_WANT_WRITE) closed = true;
+  }
+  if (!closed) return std::nullopt;
+  auto r = parse_http(raw);
+  return r ? r : std::optional<HttpResponse>(HttpResponse{});
+}
 
 std::string tls_handshake_error(std::uint16_t port, const TlsClientConfig& cfg) {
   TlsConn t;

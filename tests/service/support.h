@@ -140,6 +140,9 @@ struct HttpResponse {
 // `error` receives the TLS/IO error text when no response came.
 std::optional<HttpResponse> tls_exchange(std::uint16_t port, const std::string& request,
                                          const TlsClientConfig& cfg = {}, std::string* error = nullptr);
+// Sends `prefix`, then one more byte every `interval_ms` (a client trickling its request),
+// until the server answers or closes; gives up after `max_seconds` (nullopt).
+std::optional<HttpResponse> trickle(std::uint16_t port, const std::string& prefix, int interval_ms, int max_seconds);
 // A plain TCP connection to 127.0.0.1:port (no TLS); -1 on failure. The caller closes it.
 int tcp_connect_loopback(std::uint16_t port);
 // The TLS handshake alone: "" on success, the OpenSSL error text otherwise.

@@ -72,4 +72,23 @@ BOOST_AUTO_TEST_CASE(silent_connections_hold_no_worker_and_time_out) {
   BOOST_TEST(ok(c.ping("still fine")));
 }
 
+BOOST_AUTO_TEST_CASE(a_trickling_request_is_cut_off_by_request_timeout) {
+  // Slowloris: one byte every 200 ms keeps every single read within recv_timeout, but the
+  // whole request must arrive within request_timeout.
+  TestServer srv([](ServerConfig& c) {
+    c.workers = 2;
+    c.recv_timeout_s = 5;
+    c.request_timeout_s = 2;
+  });
+  std::string head = "POST /sekds/v1 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\nContent-Length: 60000\r\n\r\n<";
+  std::optional<HttpResponse> r;
+  std::thread slow([&] { r = trickle(srv.port(), head, 200, 30); });
+  Client c = srv.client();  // served meanwhile by the other worker
+  for (int i = 0; i < 5; ++i) BOOST_TEST(ok(c.ping("meanwhile")));
+  slow.join();
+  BOOST_REQUIRE_MESSAGE(r.has_value(), "the server kept reading the trickle");
+  BOOST_TEST(r->status == 408, r->raw);
+  BOOST_TEST(eventually([&] { return srv.metrics().rejected_requests.with({"timeout"}).value() == 1u; }));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
