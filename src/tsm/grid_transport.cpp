@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -23,7 +24,7 @@ std::string errno_text(int e) { return std::strerror(e); }
 
 }  // namespace
 
-GridConnection::GridConnection(std::string host, std::uint16_t port) : host_(std::move(host)), port_(port) {
+GridConnection::GridConnection(std::string host, std::uint16_t port, int timeout_s) : host_(std::move(host)), port_(port) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -43,6 +44,10 @@ GridConnection::GridConnection(std::string host, std::uint16_t port) : host_(std
     if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
       int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      timeval tv{};
+      tv.tv_sec = timeout_s;
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
       fd_ = fd;
       break;
     }
@@ -81,6 +86,8 @@ std::string GridConnection::read_line() {
     if (n == 0) throw TsmError(TsmErrc::CardTransport, describe() + ": the grid closed the connection", "GRID_CLOSED");
     if (n < 0) {
       if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        throw TsmError(TsmErrc::CardTransport, describe() + ": no answer from the grid in time", "GRID_TIMEOUT");
       throw TsmError(TsmErrc::CardTransport, describe() + ": read: " + errno_text(errno), "GRID_IO");
     }
     buf_.append(tmp, static_cast<std::size_t>(n));
@@ -96,6 +103,8 @@ std::string GridConnection::request(const std::string& line) {
     ssize_t n = ::send(fd_, out.data() + off, out.size() - off, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        throw TsmError(TsmErrc::CardTransport, describe() + ": the grid takes no more data", "GRID_TIMEOUT");
       throw TsmError(TsmErrc::CardTransport, describe() + ": write: " + errno_text(errno), "GRID_IO");
     }
     off += static_cast<std::size_t>(n);

@@ -27,7 +27,8 @@ struct GridSlot {
 class GridConnection {
  public:
   // Connects (TCP_NODELAY). Throws TsmError(CardTransport) naming the address and the cause.
-  GridConnection(std::string host, std::uint16_t port);
+  // An answer that takes longer than `timeout_s` is an error (GRID_TIMEOUT), not a hang.
+  GridConnection(std::string host, std::uint16_t port, int timeout_s = 30);
   ~GridConnection();
   GridConnection(const GridConnection&) = delete;
   GridConnection& operator=(const GridConnection&) = delete;

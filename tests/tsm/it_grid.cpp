@@ -2,6 +2,10 @@
 // protocol, reservations, errors by code, discovery over TCP, and batch runs over slot ranges.
 #include <boost/test/unit_test.hpp>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "support.h"
 #include "tsm/batch.h"
 #include "tsm/card_info.h"
@@ -140,6 +144,25 @@ BOOST_AUTO_TEST_CASE(a_range_with_missing_slots_reports_each_failure) {
   BOOST_TEST(b.failed == 2u);
   for (const auto& r : b.results)
     if (r.slot != last) BOOST_TEST(r.error_name == "GRID_SLOT");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(grid_silent)
+
+// A peer that accepts and never answers: the request ends with GRID_TIMEOUT, it does not hang.
+BOOST_AUTO_TEST_CASE(a_silent_grid_times_out) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  BOOST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  BOOST_REQUIRE(::listen(fd, 4) == 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  tsm::GridConnection c("127.0.0.1", ntohs(a.sin_port), 1);
+  BOOST_TEST(error_name([&] { c.content(); }) == "GRID_TIMEOUT");
+  ::close(fd);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
