@@ -270,3 +270,18 @@ BOOST_AUTO_TEST_CASE(get_response_and_exact_le) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(example_configuration)
+
+// The example shipped in src/tsm parses (a documented example that does not would mislead).
+BOOST_AUTO_TEST_CASE(the_example_parses) {
+  const std::string path = std::string(SEKDS_SOURCE_DIR) + "/src/tsm/sekds-tsm.example.toml";
+  const tsm::TsmConfig c = tsm::load_config(path);
+  BOOST_TEST(c.ttp.endpoints.size() == 1u);
+  BOOST_TEST(c.level == 0x03);
+  BOOST_REQUIRE(c.kek_token);
+  BOOST_TEST(c.kek_token->pin.rfind("file:/", 0) == 0u);
+  BOOST_TEST(c.own_keys.size() == 2u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
