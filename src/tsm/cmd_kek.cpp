@@ -2,10 +2,12 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "hsm/hsm.h"
+#include "hsm/session.h"
 #include "tsm/config.h"
 #include "tsm/error.h"
 #include "tsm/kek_import.h"
@@ -69,28 +71,55 @@ void register_kek(CLI::App& app) {
   struct ListOpts {
     std::string config;
     bool json = false;
+    bool check = false;
   };
   auto lo = std::make_shared<ListOpts>();
   CLI::App* list = kek->add_subcommand("list", "List the KEKs imported (index, algorithm, KCV, token label).");
   list->add_option("--config", lo->config, "configuration file (TOML); default $SEKDS_TSM_CONFIG");
   list->add_flag("--json", lo->json, "JSON output");
+  list->add_flag("--check", lo->check, "also log in to the token and check that every recorded KEK is there (exit 7 if not)");
   list->callback([lo] {
     const TsmConfig cfg = require_config(lo->config);
     if (!cfg.kek_token) throw TsmError(TsmErrc::Config, cfg.source.string() + ": no [kek_token] section");
     const KekRegistry reg = KekRegistry::load(cfg.kek_token->state_file);
+    std::map<std::uint32_t, bool> present;
+    if (lo->check) {
+      auto hsm = open_kek_token(cfg);
+      for (const auto& r : reg.records())
+        present[r.index] = translate_errors("kek list --check", [&] {
+          return hsm->with_session("find KEK", [&](hsm::Session& s) { return hsm->label_exists(s, r.label); });
+        });
+    }
+    std::vector<std::uint32_t> missing;
+    for (const auto& [index, here] : present)
+      if (!here) missing.push_back(index);
+    auto fail_if_missing = [&] {
+      if (missing.empty()) return;
+      std::string which;
+      for (auto m : missing) which += (which.empty() ? "" : ", ") + std::to_string(m);
+      throw TsmError(TsmErrc::Hsm, "KEK " + which + " recorded in " + reg.file().string() + " but not in token '" +
+                                       cfg.kek_token->token + "'",
+                     "KekMissing");
+    };
     if (lo->json) {
       nlohmann::ordered_json a = nlohmann::ordered_json::array();
-      for (const auto& r : reg.records())
-        a.push_back({{"index", r.index}, {"algorithm", r.algorithm}, {"kcv", gp::to_hex(r.kcv)}, {"label", r.label},
-                     {"tsm", r.tsm}, {"imported_at", r.imported_at}, {"active", r.index == cfg.ttp.kek_index}});
+      for (const auto& r : reg.records()) {
+        nlohmann::ordered_json k{{"index", r.index}, {"algorithm", r.algorithm}, {"kcv", gp::to_hex(r.kcv)},
+                                 {"label", r.label}, {"tsm", r.tsm}, {"imported_at", r.imported_at},
+                                 {"active", r.index == cfg.ttp.kek_index}};
+        if (lo->check) k["in_token"] = present[r.index];
+        a.push_back(k);
+      }
       std::cout << nlohmann::ordered_json{{"keks", a}}.dump() << '\n';
+      fail_if_missing();
       return;
     }
     if (reg.records().empty()) std::cout << "no KEK imported (" << reg.file().string() << ")\n";
     for (const auto& r : reg.records())
       std::cout << "KEK " << r.index << "  " << r.algorithm << "  KCV " << gp::to_hex(r.kcv) << "  " << r.label << "  TSM "
                 << r.tsm << "  imported " << r.imported_at << (r.index == cfg.ttp.kek_index ? "  (in use: kek_index)" : "")
-                << '\n';
+                << (lo->check ? (present[r.index] ? "  in token" : "  MISSING FROM THE TOKEN") : "") << '\n';
+    fail_if_missing();
   });
 }
 

@@ -107,6 +107,22 @@ BOOST_AUTO_TEST_CASE(kek_import_and_list) {
   BOOST_TEST(keks[0]["index"] == 1);
   r = tsm({"kek", "import", "--index", "3", "--component", files[0]});
   BOOST_TEST(r.status == 2);
+
+  // --check: every recorded KEK must be in the token.
+  r = tsm({"kek", "list", "--check", "--json"});
+  BOOST_REQUIRE_MESSAGE(r.status == 0, r.err);
+  BOOST_TEST(json_of(r)["keks"][0]["in_token"] == true);
+  std::ifstream st(dir / "kek-state.json");
+  nlohmann::json state = nlohmann::json::parse(st);
+  nlohmann::json ghost = state["keks"][0];
+  ghost["index"] = 9;
+  ghost["label"] = "sekds-tsm/kek/9";
+  state["keks"].push_back(ghost);
+  write_private(dir / "kek-state.json", state.dump());
+  r = tsm({"kek", "list", "--check"});
+  BOOST_TEST(r.status == 7);
+  BOOST_TEST(r.out.find("MISSING FROM THE TOKEN") != std::string::npos, r.out);
+  BOOST_TEST(r.err.find("KEK 9 recorded") != std::string::npos, r.err);
 }
 
 BOOST_AUTO_TEST_CASE(info_keys_open_rotate_run) {
