@@ -26,6 +26,7 @@ Runtime::Runtime(const std::string& config_path, bool need_ttp, bool need_own) {
     if (config_.ttp.endpoints.empty())
       throw TsmError(TsmErrc::Config, config_.source.string() + ": no [[ttp]] entry: the TSM cannot call a TTP");
     if (!config_.kek_token) throw TsmError(TsmErrc::Config, config_.source.string() + ": no [kek_token] section");
+    check_ttp_files(config_);
     registry_ = KekRegistry::load(config_.kek_token->state_file);
     hsm_ = open_kek_token(config_);
     keks_ = std::make_unique<hsm::KekStore>(*hsm_);

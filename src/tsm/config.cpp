@@ -1,5 +1,7 @@
 #include "tsm/config.h"
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -192,6 +194,24 @@ TsmConfig require_config(const std::string& cli_value) {
   auto p = config_path(cli_value);
   if (!p) throw TsmError(TsmErrc::Config, "no configuration: give --config FILE or set SEKDS_TSM_CONFIG");
   return load_config(*p);
+}
+
+void check_ttp_files(const TsmConfig& config) {
+  for (std::size_t i = 0; i < config.ttp.endpoints.size(); ++i) {
+    const TtpEndpoint& e = config.ttp.endpoints[i];
+    const std::string where = config.source.string() + ": ttp[" + std::to_string(i) + "].";
+    auto readable = [&](const fs::path& p, const char* key) {
+      std::ifstream in(p);
+      if (!in) throw TsmError(TsmErrc::Config, where + key + ": " + p.string() + ": cannot read");
+    };
+    readable(e.certificate, "certificate");
+    readable(e.ca, "ca");
+    readable(e.private_key, "private_key");
+    struct stat st {};
+    if (::stat(e.private_key.c_str(), &st) == 0 && (st.st_mode & 007) != 0)
+      throw TsmError(TsmErrc::Config, where + "private_key: " + e.private_key.string() +
+                                          ": accessible by other users; chmod 600 it");
+  }
 }
 
 LocalKeySource make_local_key_source(const TsmConfig& config) {

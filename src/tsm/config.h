@@ -76,6 +76,11 @@ std::optional<std::filesystem::path> config_path(const std::string& cli_value);
 // Requires a configuration (TsmError(Config) saying how to give one).
 TsmConfig require_config(const std::string& cli_value);
 
+// Checks the files the [[ttp]] entries name before any connection: present, readable, and the
+// private keys not accessible by other users (refused, as sekds-server does; group access is
+// left to the deployment). Throws TsmError(Config) naming the key and the file.
+void check_ttp_files(const TsmConfig& config);
+
 // Reads the master key files and checks every [[own_keys]] entry. Throws TsmError(Config).
 LocalKeySource make_local_key_source(const TsmConfig& config);
 

@@ -285,3 +285,23 @@ BOOST_AUTO_TEST_CASE(the_example_parses) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(ttp_files)
+
+BOOST_AUTO_TEST_CASE(missing_files_and_open_private_keys_are_refused) {
+  const std::string dir = "/tmp/sekds-tsm-files-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  using P = std::filesystem::perms;
+  for (const char* f : {"c.crt", "ca.crt", "k.key"}) std::ofstream(dir + "/" + f) << "PEM\n";
+  std::filesystem::permissions(dir + "/k.key", P::owner_read | P::owner_write);
+  const std::string base = "[[ttp]]\nurl_prefix = \"https://x/\"\ncertificate = \"c.crt\"\nca = \"ca.crt\"\n";
+  tsm::check_ttp_files(tsm::parse_config(base + "private_key = \"k.key\"\n", dir + "/t.toml"));
+  BOOST_TEST(usage_error([&] { tsm::check_ttp_files(tsm::parse_config(base + "private_key = \"none.key\"\n", dir + "/t.toml")); })
+                 .find("ttp[0].private_key") != std::string::npos);
+  std::filesystem::permissions(dir + "/k.key", P::owner_read | P::owner_write | P::others_read);
+  BOOST_TEST(usage_error([&] { tsm::check_ttp_files(tsm::parse_config(base + "private_key = \"k.key\"\n", dir + "/t.toml")); })
+                 .find("chmod 600") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
