@@ -1,20 +1,32 @@
-// sekds-server: thin main over src/service (configuration, logging, the server, signals).
+// sekds-server: thin main over src/service (configuration, logging, the store, the HSM, the key
+// release, the server, signals).
+#include <algorithm>
+#include <filesystem>
 #include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
+#include "hsm/error.h"
+#include "hsm/hsm.h"
 #include "service/config.h"
+#include "service/key_release_service.h"
 #include "service/logging.h"
 #include "service/metrics.h"
 #include "service/server.h"
 #include "service/service_metrics.h"
+#include "store/sqlite_store.h"
+#include "store/store_error.h"
 
 namespace {
 
+using namespace sekds;
 using namespace sekds::service;
 
-// Until the key-release step wires the HSM and the store, every key operation answers
-// HsmUnavailable (WSPing, /healthz and /metrics work).
+// Without [hsm] and [store] the server only answers WSPing, /healthz and /metrics; every key
+// operation answers HsmUnavailable.
 class NotConfiguredKeyService : public KeyService {
  public:
   std::variant<GetKeysResponse, Fault> get_diversified_keys(const CallerIdentity&, const GetKeysRequest&) override {
@@ -24,6 +36,51 @@ class NotConfiguredKeyService : public KeyService {
     return Fault{FaultCode::HsmUnavailable, "key release is not configured on this server"};
   }
 };
+
+// A start-up failure: one line naming the configuration key.
+struct StartupError {
+  std::string line;
+};
+
+std::unique_ptr<store::SqliteStore> open_store(const StoreConfig& c) {
+  std::error_code ec;
+  if (!std::filesystem::exists(c.path, ec))
+    throw StartupError{"store.path: " + c.path.string() + " does not exist (create it with sekds-admin init)"};
+  try {
+    return store::SqliteStore::open(c.path);
+  } catch (const store::StoreError& e) {
+    std::string hint;
+    if (e.code() == store::StoreErrc::SchemaTooNew) hint = " (a newer sekds migrated it: run that version)";
+    throw StartupError{"store.path: " + c.path.string() + ": " + e.name() + ": " + e.what() + hint};
+  }
+}
+
+std::unique_ptr<hsm::Hsm> open_hsm(const HsmConfig& c, unsigned workers) {
+  try {
+    hsm::HsmConfig hc;
+    hc.module_path = c.module.string();
+    hc.token = c.token;
+    hc.pin = hsm::PinSource::parse(c.pin);
+    hc.role = hsm::LoginRole::User;
+    hc.max_sessions = std::max<std::size_t>(16, workers + 2);  // one per worker, never a wait
+    return std::make_unique<hsm::Hsm>(std::move(hc), hsm::ConnectMode::Now);
+  } catch (const hsm::HsmError& e) {
+    std::string key = "hsm";
+    switch (e.code()) {
+      case hsm::HsmErrc::ModuleLoad: key = "hsm.module"; break;
+      case hsm::HsmErrc::TokenNotFound:
+      case hsm::HsmErrc::TokenAmbiguous:
+      case hsm::HsmErrc::BadUri: key = "hsm.token"; break;
+      case hsm::HsmErrc::PinSource:
+      case hsm::HsmErrc::LoginRefused: key = "hsm.pin"; break;
+      default: break;
+    }
+    std::string what = e.what();
+    // The name first, so CKR_PIN_INCORRECT and friends are in every such line.
+    if (what.find(e.name()) == std::string::npos) what = e.name() + ": " + what;
+    throw StartupError{key + ": " + what};
+  }
+}
 
 }  // namespace
 
@@ -58,8 +115,45 @@ int main(int argc, char** argv) {
   ssl_init();
   MetricsRegistry registry;
   ServiceMetrics metrics(registry);
-  NotConfiguredKeyService keys;
-  Server server(config, keys, metrics);
+
+  // Declared before the server so they outlive it (destroyed in reverse order).
+  std::unique_ptr<store::SqliteStore> store;
+  std::unique_ptr<hsm::Hsm> hsm;
+  std::unique_ptr<KeyReleaseService> release;
+  NotConfiguredKeyService not_configured;
+  KeyService* keys = &not_configured;
+  if (config.hsm && config.store) {
+    try {
+      store = open_store(*config.store);
+      hsm = open_hsm(*config.hsm, config.workers);
+    } catch (const StartupError& e) {
+      std::cerr << "sekds-server: " << config_path << ": " << e.line << "\n";
+      log_json(spdlog::level::critical, {{"event", "startup_failed"}, {"error", e.line}});
+      return 1;
+    }
+    ReleaseOptions options = ReleaseOptions::from(config.release);
+    options.commit_stats = [s = store.get()] { return s->group_commit_stats(); };
+    release = std::make_unique<KeyReleaseService>(*store, *hsm, metrics, std::move(options));
+    keys = release.get();
+    registry.callback_gauge("sekds_hsm_connected", "1 while the HSM connection is up",
+                            [h = hsm.get()] { return h->status().connected ? 1.0 : 0.0; });
+    log_json(spdlog::level::info, {{"event", "key_release_ready"}, {"token", config.hsm->token},
+                                   {"store_schema", store->schema_version()},
+                                   {"reject_counter_anomaly", config.release.reject_counter_anomaly}});
+  } else {
+    log_json(spdlog::level::warn, {{"event", "key_release_not_configured"},
+                                   {"detail", "no [hsm] and [store]: key operations answer HsmUnavailable"}});
+  }
+
+  Server server(config, *keys, metrics);
+  if (release) {
+    server.set_health_check([r = release.get()] { return r->health(); });
+    // After the last connection closed: every record handed to the store is durable.
+    server.set_on_shutdown([r = release.get()] {
+      r->flush();
+      log_json(spdlog::level::info, {{"event", "audit_flushed"}});
+    });
+  }
   try {
     return run_until_signal(server);
   } catch (const ServerError& e) {
