@@ -1,0 +1,23 @@
+// Inputs that trigger bugs already found and reported (README.md, "Findings") in code this
+// directory does not own. The targets step around them so that a long run can find the next
+// bug instead of the same one again. SEKDS_FUZZ_KNOWN_BUGS=1 turns every detour off: run the
+// saved input of a finding (tests/fuzz/findings/) with it to check a fix, then delete the
+// detour here.
+#pragma once
+
+#include <cstdlib>
+
+#include "gp/bytes.h"
+
+namespace sekds::fuzz {
+
+inline bool avoid_known_bugs() {
+  static const bool avoid = std::getenv("SEKDS_FUZZ_KNOWN_BUGS") == nullptr;
+  return avoid;
+}
+
+// F1: gp::InitializeUpdateResponse::parse (src/gp/scp_common.cpp) accepts 12 bytes and then
+// reads byte 12 (the SCP03 'i') of a response naming SCP '03': a 1-byte heap over-read.
+inline bool is_f1_iu_response(gp::ByteView d) { return avoid_known_bugs() && d.size() == 12 && d[11] == 0x03; }
+
+}  // namespace sekds::fuzz
