@@ -87,13 +87,6 @@ ComponentSheet parse_key_component(std::string_view text);
 // ("component (ENC): KCV is ..., the sheet says ...").
 void check_component_kcvs(const ComponentSheet& c);
 
-// Transitional: the first version named ComponentSheet `KeyComponent`, which gp/key_information.h
-// already uses for a key's (type, length) — two different types of one name are an ODR
-// violation once both are linked into one program. Code still written against the old name
-// (src/tsm) compiles through this alias, whose mangled name is ComponentSheet. Remove it once
-// nothing uses gp::KeyComponent to mean a sheet.
-using KeyComponent = ComponentSheet;
-
 // XOR of the given shares' values; all must be as long as the first.
 SecureBytes xor_shares(const std::vector<const ComponentShare*>& shares);
 
