@@ -69,7 +69,7 @@ FlowResult run_flow(CardTransport& t, const FlowSources& src, const FlowOptions&
     const CardInfo& card = *r.card;
 
     // Which source opens the card.
-    const OwnKeySet* own_set = src.own ? src.own->find_for(card.scp()) : nullptr;
+    const OwnKeySet* own_set = src.own ? src.own->find_for(card) : nullptr;
     bool use_own = false;
     if (opt.keys == KeyChoice::Own) {
       if (!src.own) throw TsmError(TsmErrc::Config, "--keys own: no [[own_keys]] in the configuration");

@@ -93,8 +93,27 @@ const OwnKeySet* LocalKeySource::find_for(gp::Scp scp) const noexcept {
   return nullptr;
 }
 
+const OwnKeySet* LocalKeySource::find_for(const CardInfo& card) const {
+  const gp::Scp scp = card.scp();
+  std::vector<const OwnKeySet*> fitting;
+  for (const auto& s : sets_)
+    if ((!s.scp || *s.scp == scp) && key_type_fits(scp, s.key_type)) fitting.push_back(&s);
+  std::optional<gp::KeyType> current;
+  for (std::uint8_t kvn : card.key_set_versions()) {
+    const auto check = card.key_information.check_key_set(kvn);
+    if (!check.info) continue;
+    for (const OwnKeySet* s : fitting)
+      if (s->kvn == kvn && s->key_type == check.info->key_type) return s;
+    if (!current) current = check.info->key_type;
+  }
+  if (current)
+    for (const OwnKeySet* s : fitting)
+      if (s->key_type == *current) return s;
+  return fitting.empty() ? nullptr : fitting.front();
+}
+
 const OwnKeySet& LocalKeySource::set_for(const CardInfo& card) const {
-  const OwnKeySet* s = find_for(card.scp());
+  const OwnKeySet* s = find_for(card);
   if (!s)
     throw TsmError(TsmErrc::Config, std::string("no [[own_keys]] entry for ") + gp::scp_name(card.scp()) + " cards (" +
                                         (card.scp() == gp::Scp::Scp02 ? "DES2" : "AES") + " keys) in the configuration");

@@ -37,6 +37,9 @@ class LocalKeySource final : public KeySource {
   explicit LocalKeySource(std::vector<OwnKeySet> sets, std::string name = "own");
   // The set for this card (matching SCP and key type); throws TsmError(Config) if none.
   const OwnKeySet& set_for(const CardInfo& card) const;
+  // Preference: a set the card already holds (its KVN and key type), then a set of the key type
+  // the card has now (a rotation must not weaken the card's keys), then any set of the protocol.
+  const OwnKeySet* find_for(const CardInfo& card) const;
   const OwnKeySet* find_for(gp::Scp scp) const noexcept;
   // Diversifies with the card's KDD; `kvn`, when given, must be the set's KVN.
   CardKeys card_keys(const CardInfo& card, std::optional<std::uint8_t> kvn) override;

@@ -270,3 +270,49 @@ BOOST_AUTO_TEST_CASE(get_status_follows_6310_over_every_page) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// A TSM with AES-128 and AES-256 key sets of its own rotates each card to the set of the key
+// type it has now: an AES-256 card is never weakened to AES-128 (and vice versa).
+BOOST_AUTO_TEST_SUITE(rotation_keeps_key_strength)
+
+BOOST_AUTO_TEST_CASE(each_card_gets_the_own_set_of_its_key_type) {
+  auto own_with = [] {
+    std::vector<tsm::OwnKeySet> v;
+    for (auto [kvn, type, master] : {std::tuple{std::uint8_t{0x40}, gp::KeyType::Aes128, std::string(kOwnAesMaster)},
+                                     std::tuple{std::uint8_t{0x41}, gp::KeyType::Aes256,
+                                                std::string(kOwnAesMaster) + kOwnAesMaster}}) {
+      tsm::OwnKeySet s;
+      s.scp = gp::Scp::Scp03;
+      s.kvn = kvn;
+      s.scheme = gp::DiversificationScheme::of(gp::DiversificationMethod::Kdf3);
+      s.key_type = type;
+      s.master = gp::secure_from_hex(master);
+      s.check("own_keys");
+      v.push_back(std::move(s));
+    }
+    return tsm::LocalKeySource(std::move(v));
+  };
+  for (const CardProfile& p : all_profiles()) {
+    if (p.scp != gp::Scp::Scp03) continue;
+    BOOST_TEST_CONTEXT(p.describe()) {
+      VirtualCard vc(p, 300);
+      auto issuer = issuer_keys(p);
+      auto own = own_with();
+      tsm::FlowOptions o;
+      o.goal = tsm::FlowGoal::Rotate;
+      const tsm::FlowResult r = tsm::run_flow(vc.transport(), {&issuer, &own}, o);
+      BOOST_REQUIRE_MESSAGE(r.ok(), (r.error ? r.error->what() : ""));
+      BOOST_REQUIRE(r.new_keys);
+      BOOST_TEST((r.new_keys->key_type == p.key_type));
+      BOOST_TEST(r.new_keys->kvn == (p.key_type == gp::KeyType::Aes256 ? 0x41 : 0x40));
+      // Once rotated, the set the card holds is the one that opens it.
+      o.goal = tsm::FlowGoal::Open;
+      const tsm::FlowResult again = tsm::run_flow(vc.transport(), {&issuer, &own}, o);
+      BOOST_REQUIRE_MESSAGE(again.ok(), (again.error ? again.error->what() : ""));
+      BOOST_TEST(again.keys->kvn == r.new_keys->kvn);
+      BOOST_TEST(again.keys->source == "own");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
