@@ -42,7 +42,7 @@ using gp::Bytes;
 using gp::ByteView;
 using fuzz::Reader;
 
-constexpr std::size_t kMaxOps = 48;
+constexpr std::size_t kMaxOps = 32;
 
 struct CardConfig {
   gp::Scp scp;
@@ -332,8 +332,8 @@ class Harness {
       if (applet.size() > 16) applet.erase(applet.begin());
       spec.applet_aids.push_back(applet);
     }
-    spec.size = std::size_t{in.u8()} * 16;
-    const std::size_t block = 32 + in.u8() % 224;
+    spec.size = std::size_t{in.u8()} * 8;  // up to 2 KiB: LOAD sequences dominate the cost of an input
+    const std::size_t block = 64 + in.u8() % 192;
     const std::uint16_t corrupt = in.u16();
     Bytes file;
     try {

@@ -133,9 +133,9 @@ def op_put_key(new_kvn, material=bytes(range(0x40, 0x60)), flags=0, corrupt=0):
     return bytes([5, flags, new_kvn]) + material + struct.pack(">H", corrupt)
 
 
-def op_load(package=h("A0000001515350"), applets=1, size=40, block=200, delete=True, corrupt=None):
+def op_load(package=h("A0000001515350"), applets=1, size=80, block=200, delete=True, corrupt=None):
     flags = applets | (0x18 if delete else 0) | (0x04 if corrupt is not None else 0)  # DELETE with related objects
-    return (bytes([6, flags, len(package) - 5]) + package + bytes([size, block - 32]) +
+    return (bytes([6, flags, len(package) - 5]) + package + bytes([size, block - 64]) +
             struct.pack(">H", corrupt or 0))
 
 
