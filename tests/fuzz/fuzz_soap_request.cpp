@@ -44,10 +44,12 @@ using service::FaultCode;
 using service::RequestGuard;
 
 struct Input {
-  const std::uint8_t* data = nullptr;
-  std::size_t size = 0;
+  std::string wire;  // the HTTP request: a fixed header, then the fuzzer's bytes as the body
   std::size_t pos = 0;
+  std::size_t first_read = 0;  // size of the first read (then as much as gSOAP asks for)
   RequestGuard* guard = nullptr;
+  bool in_body = false;  // set once gSOAP has parsed the HTTP header, as in the server
+  int (*http_parse)(struct soap*) = nullptr;
 };
 
 // SEKDS_FUZZ_TRACE=1: what happened to each input, on stderr.
@@ -60,12 +62,23 @@ Input& input_of(struct soap* s) { return *static_cast<Input*>(s->user); }
 
 std::size_t memory_recv(struct soap* s, char* buf, std::size_t len) {
   Input& in = input_of(s);
-  // Small reads now and then, as TLS records arrive: the guard sees the body in pieces.
-  std::size_t n = std::min(len, in.size - in.pos);
-  if (n > 1 && in.pos == 0 && in.size > 0) n = std::max<std::size_t>(1, std::min<std::size_t>(n, in.data[0]));
-  std::memcpy(buf, in.data + in.pos, n);
+  // The body arrives in two pieces (as TLS records would), cut at a place that depends on its
+  // size: the guard and gSOAP's parser see requests split anywhere.
+  std::size_t n = std::min(len, in.wire.size() - in.pos);
+  if (in.pos == 0) n = std::min(n, in.first_read);
+  std::memcpy(buf, in.wire.data() + in.pos, n);
   in.pos += n;
   return n;
+}
+
+// The server's on_parse: once gSOAP has read the HTTP header, the bytes it receives are the body.
+int http_parse(struct soap* s) {
+  Input& in = input_of(s);
+  int rc = in.http_parse(s);
+  if (rc != SOAP_OK) return rc;
+  if (s->length > 0 && (s->mode & SOAP_IO) != SOAP_IO_CHUNK) in.guard->expect_length(static_cast<std::size_t>(s->length));
+  in.in_body = true;
+  return SOAP_OK;
 }
 
 int sink_send(struct soap*, const char*, std::size_t) { return SOAP_OK; }
@@ -78,7 +91,7 @@ int sink_send(struct soap*, const char*, std::size_t) { return SOAP_OK; }
 // place) unless SEKDS_FUZZ_KNOWN_BUGS=1.
 int guard_recv(struct soap* s, const char* buf, std::size_t len) {
   Input& in = input_of(s);
-  if (in.guard->feed(std::string_view(buf, len)) == RequestGuard::Violation::None) return SOAP_OK;
+  if (!in.in_body || in.guard->feed(std::string_view(buf, len)) == RequestGuard::Violation::None) return SOAP_OK;
   return fuzz::avoid_known_bugs() ? SOAP_LENGTH : SOAP_EOM;
 }
 
@@ -199,6 +212,7 @@ struct Context {
     soap->maxlevel = max_depth;
     soap->maxoccurs = 1024;
     soap->recv_maxlength = max_body + 64 * 1024;
+    http_parse = soap->fparse;  // gSOAP's own, wrapped per request like the server's on_parse
   }
   ~Context() {
     soap_destroy(soap);
@@ -206,6 +220,7 @@ struct Context {
     soap_free(soap);
   }
   struct soap* soap = nullptr;
+  int (*http_parse)(struct soap*) = nullptr;
   std::size_t max_body = 0;
   unsigned max_depth = 0;
 };
@@ -216,12 +231,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static Context ctx;  // one context, reused per request like a connection's
   struct soap* s = ctx.soap;
   RequestGuard guard(ctx.max_body, ctx.max_depth);
-  guard.expect_length(size);
-  Input in{data, size, 0, &guard};
+  Input in;
+  in.wire = "POST /sekds/v1 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml; charset=utf-8\r\nContent-Length: " +
+            std::to_string(size) + "\r\n\r\n";
+  const std::size_t header = in.wire.size();
+  in.wire.append(reinterpret_cast<const char*>(data), size);
+  in.first_read = header + static_cast<std::size_t>((std::uint64_t{size} * 2654435761u >> 7) % (size + 1));
+  in.guard = &guard;
+  in.http_parse = ctx.http_parse;
   s->user = &in;
   s->frecv = memory_recv;
   s->fsend = sink_send;
   s->fpreparerecv = guard_recv;
+  s->fparse = http_parse;
   s->socket = SOAP_INVALID_SOCKET;
   s->error = SOAP_OK;
   FuzzEndpoint endpoint(s);
