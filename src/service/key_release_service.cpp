@@ -67,6 +67,10 @@ KeyReleaseService::KeyReleaseService(store::Store& store, hsm::Hsm& hsm, Service
       hsm_(hsm),
       release_(hsm),
       metrics_(metrics),
+      hsm_ok_seconds_(metrics.hsm_seconds.with({"derive_and_wrap"})),
+      hsm_failed_seconds_(metrics.hsm_seconds.with({"derive_and_wrap_failed"})),
+      released_(metrics.key_releases.with({"released"})),
+      replayed_(metrics.key_releases.with({"replayed"})),
       options_(std::move(options)),
       authz_(store),
       refusals_(store, metrics, options_.refusal_audit_rate, options_.refusal_audit_burst) {
@@ -163,9 +167,9 @@ std::variant<GetKeysResponse, Fault> KeyReleaseService::release(const CallerIden
   try {
     keys = release_.derive_and_wrap(hsm::MasterKeyRef{ks.spec.hsm_labels.enc, ks.spec.hsm_labels.mac, ks.spec.hsm_labels.dek},
                                     ks.scheme(), type, gp::gp_kcv_alg(type), card.kdd.bytes(), kek.spec.hsm_label);
-    metrics_.hsm_seconds.with({"derive_and_wrap"}).observe(seconds_since(t_hsm));
+    hsm_ok_seconds_.observe(seconds_since(t_hsm));
   } catch (const hsm::HsmError& e) {
-    metrics_.hsm_seconds.with({"derive_and_wrap_failed"}).observe(seconds_since(t_hsm));
+    hsm_failed_seconds_.observe(seconds_since(t_hsm));
     const bool missing_kek = e.code() == hsm::HsmErrc::ObjectNotFound &&
                              std::string_view(e.what()).find("'" + kek.spec.hsm_label + "'") != std::string_view::npos;
     log_json(server_side_hsm_error(e) ? spdlog::level::warn : spdlog::level::err,
@@ -192,7 +196,7 @@ std::variant<GetKeysResponse, Fault> KeyReleaseService::release(const CallerIden
   resp.mac = out_of(keys.mac);
   resp.dek = out_of(keys.dek);
   auto replay = [&](store::AuditId seq) {
-    metrics_.key_releases.with({"replayed"}).inc();
+    replayed_.inc();
     resp.audit_id = std::to_string(seq);
     return resp;
   };
@@ -250,7 +254,7 @@ std::variant<GetKeysResponse, Fault> KeyReleaseService::release(const CallerIden
     if (!first || recorded_digest(*first) != digest) return reused(first ? *first : store::AuditEntry{});
     return replay(appended.seq);
   }
-  metrics_.key_releases.with({"released"}).inc();
+  released_.inc();
   resp.audit_id = std::to_string(appended.seq);
   return resp;
 }
