@@ -11,6 +11,8 @@
               done but an HTTP request cut short, and bodies trickled a byte at a time; each one
               reopened when the server closes it, until --seconds have passed
   summary     counts and latency percentiles of load logs (by outcome)
+  split-body  one request whose body ends inside an attribute value, sent in two TLS records
+              (finding F2 of tests/fuzz/README.md); prints the first line of the answer
 
 Every command reads the dev environment's manifest.json (deploy/dev-env.sh) for certificates
 and key sets. Requests name the issuer by its IIN and carry an 'E0' template that matches the
@@ -335,6 +337,27 @@ def cmd_hostile(a):
     return 0
 
 
+def cmd_split_body(a):
+    m = manifest_of(a.manifest)
+    ctx = tls_context(m, a.tsm)
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", a.port), timeout=10), server_hostname="localhost")
+    part1 = b'<?xml version="1.0"?><soap:Envelope xmlns:soap="' + b"a" * 6000
+    part2 = b"b" * 3000  # Content-Length ends here, inside the attribute value
+    s.sendall(b"POST /sekds/v1 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n\r\n"
+              % (len(part1) + len(part2)))
+    s.sendall(part1)
+    time.sleep(0.3)  # the server parses the first record before the second arrives
+    s.sendall(part2)
+    s.settimeout(a.timeout)
+    try:
+        data = s.recv(4096)
+        print(data.split(b"\r\n", 1)[0].decode("latin-1") if data else "closed")
+        return 0 if data else 1
+    except (socket.timeout, OSError) as e:
+        print("no answer (%s)" % type(e).__name__)
+        return 1
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -372,8 +395,10 @@ def main():
     s.add_argument("--partial-http", type=int, default=0)
     s.add_argument("--trickle", type=int, default=0)
     s.add_argument("--seconds", type=float, default=10)
+    s = sub.add_parser("split-body")
+    common(s)
     a = p.parse_args()
-    return {"health": cmd_health, "load": cmd_load, "check-audit": cmd_check_audit, "summary": cmd_summary,
+    return {"split-body": cmd_split_body, "health": cmd_health, "load": cmd_load, "check-audit": cmd_check_audit, "summary": cmd_summary,
             "hostile": cmd_hostile}[a.cmd](a)
 
 

@@ -1,6 +1,7 @@
 # Shared by the fault-injection scripts (sourced). Each script:
 #   fault_init NAME "$@"   options --build DIR (default $SEKDS_BUILD_DIR or <repo>/build),
-#                          --long (the long form), --keep (keep the temp dir), --phase NAME
+#                          --long (the long form), --keep (keep the temp dir, else it is
+#                          deleted even on failure), --phase NAME
 #                          (scripts with several parts: run one of them; default all)
 #   env_up                 a dev environment (deploy/dev-env.sh) in a temp dir, its server stopped
 #   write_config [EXTRA]   fault.toml: dev-env's configuration on a free port, no rate limit,
@@ -37,7 +38,11 @@ fault_cleanup() {
   done
   if declare -F fault_local_cleanup >/dev/null; then fault_local_cleanup; fi
   if [ -n "${TMP:-}" ] && [ -d "$TMP" ]; then
-    if [ "$rc" != 0 ] || [ "$KEEP" = yes ]; then
+    if [ "$rc" != 0 ] && [ -f "$TMP/dev/fault-server.log" ]; then
+      echo "[$FAULT_NAME] last lines of the server log:" >&2
+      tail -n 8 "$TMP/dev/fault-server.log" | cut -c1-400 >&2
+    fi
+    if [ "$KEEP" = yes ]; then
       echo "[$FAULT_NAME] files kept in $TMP (server log: $TMP/dev/fault-server.log)" >&2
     else
       rm -rf "$TMP"
