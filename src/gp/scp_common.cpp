@@ -110,6 +110,8 @@ InitializeUpdateResponse InitializeUpdateResponse::parse(ByteView d) {
     throw GpError(Errc::Unsupported, std::string("INITIALIZE UPDATE response names SCP '") + buf + "'");
   }
   r.scp = Scp::Scp03;
+  if (d.size() < 13)  // 'i' is byte 12; fuzzing found the 12-byte case read past the end (F1)
+    throw GpError(Errc::InvalidLength, "SCP03 INITIALIZE UPDATE response of 12 bytes has no 'i' parameter");
   r.i = d[12];
   const std::size_t n = (r.i & 0x01) != 0 ? 16 : 8;  // i bit 1: S16 mode
   const std::size_t base = 13 + 2 * n;

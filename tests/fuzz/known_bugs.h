@@ -16,10 +16,6 @@ inline bool avoid_known_bugs() {
   return avoid;
 }
 
-// F1: gp::InitializeUpdateResponse::parse (src/gp/scp_common.cpp) accepts 12 bytes and then
-// reads byte 12 (the SCP03 'i') of a response naming SCP '03': a 1-byte heap over-read.
-inline bool is_f1_iu_response(gp::ByteView d) { return avoid_known_bugs() && d.size() == 12 && d[11] == 0x03; }
-
 // F3: a RequestGuard violation raised on a later read of the body (here: Truncated, after an
 // unterminated '<?' inside element text) does not stop gSOAP: the bytes are already in its
 // buffer, the hook's error comes out as one EOF that the parser swallows, and the operation

@@ -343,6 +343,10 @@ BOOST_AUTO_TEST_CASE(initialize_update_problems) {
   BOOST_CHECK_EXCEPTION(h.external_authenticate({Bytes(30, 0x03), 0x9000}, gp::SecurityLevel(0x01)), gp::GpError,
                         has_code(Errc::InvalidLength));
   BOOST_CHECK_EXCEPTION(gp::InitializeUpdateResponse::parse(Bytes(5, 0)), gp::GpError, has_code(Errc::InvalidLength));
+  // Fuzz finding F1: 12 bytes naming SCP '03' end before the 'i' byte (ASan saw the over-read).
+  Bytes twelve(12, 0x00);
+  twelve[11] = 0x03;
+  BOOST_CHECK_EXCEPTION(gp::InitializeUpdateResponse::parse(twelve), gp::GpError, has_code(Errc::InvalidLength));
 }
 
 BOOST_AUTO_TEST_CASE(error_status_carries_no_r_mac) {
