@@ -10,9 +10,12 @@
 // request with a full TLS handshake (a fresh client: nothing resumed); resumed — a new TCP
 // connection per request, TLS session resumed.
 // --rate R (requests/s over all connections) makes the load open-loop: each connection sends on
-// its own schedule and latency counts from the scheduled time, so a slow answer is not hidden by
-// the next request waiting for it (coordinated omission). Without --rate: closed loop, as fast
-// as answers come.
+// its own schedule (a random phase, then every connections/R seconds). Latency counts from the
+// moment the request is issued; how late that was against the schedule is reported apart
+// ("send_delay_ms": the client's own threads waiting for a CPU, or a connection still busy with
+// its previous answer), so a client starved of CPU on a shared machine does not pass for server
+// latency, and an overloaded server still shows (answers slower than the schedule pile up as
+// send delay). Without --rate: closed loop, as fast as answers come.
 // --idle N first opens N more mutual-TLS connections (one WSPing each) and holds them, idle,
 // while the load runs; with --server-pid the server's VmRSS/VmHWM (/proc/PID/status) is read
 // before, with the idle connections open, and at the end of the load.
@@ -66,6 +69,7 @@ struct Setup {
 
 struct ThreadResult {
   std::vector<double> latencies_ms;
+  std::vector<double> send_delays_ms;  // open loop: issued this late against the schedule
   std::map<std::string, long> errors;
   long ok = 0;
 };
@@ -292,10 +296,11 @@ int main(int argc, char** argv) {
             std::this_thread::sleep_until(due);
             if (stop.load(std::memory_order_relaxed)) break;
           }
-          const auto sent = interval > 0 ? due : Clock::now();
+          const auto sent = Clock::now();
           const bool counted = measuring.load(std::memory_order_relaxed);
           const std::string err = one_request(s, c, rng);
           const auto done = Clock::now();
+          if (counted && interval > 0) r.send_delays_ms.push_back(std::chrono::duration<double, std::milli>(sent - due).count());
           if (interval > 0) due += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(interval));
           if (!counted || !measuring.load(std::memory_order_relaxed)) continue;  // warm-up, or after the end
           if (err.empty()) {
@@ -317,11 +322,12 @@ int main(int argc, char** argv) {
     stop = true;
     for (auto& t : threads) t.join();
 
-    std::vector<double> all;
+    std::vector<double> all, delays;
     std::map<std::string, long> errors;
     long ok = 0, failed = 0, min_per = -1, max_per = 0;
     for (const auto& r : results) {
       all.insert(all.end(), r.latencies_ms.begin(), r.latencies_ms.end());
+      delays.insert(delays.end(), r.send_delays_ms.begin(), r.send_delays_ms.end());
       ok += r.ok;
       min_per = min_per < 0 ? r.ok : std::min(min_per, r.ok);
       max_per = std::max(max_per, r.ok);
@@ -345,6 +351,12 @@ int main(int argc, char** argv) {
                          {"p90", round3(percentile(all, 90))},
                          {"p99", round3(percentile(all, 99))},
                          {"max", round3(all.empty() ? 0 : all.back())}};
+    if (rate > 0) {
+      std::sort(delays.begin(), delays.end());
+      out["send_delay_ms"] = {{"p50", round3(percentile(delays, 50))},
+                              {"p99", round3(percentile(delays, 99))},
+                              {"max", round3(delays.empty() ? 0 : delays.back())}};
+    }
     if (idle > 0) {  // are the idle ones still there? (the server closes them after idle_timeout)
       long alive = 0;
       for (auto& c : idle_clients)

@@ -3,6 +3,7 @@
 # all measured in the same run on the same machine.
 #
 #   bench/run.sh [--quick] [--build-dir DIR] [--no-build] [--keep] [--workers N] [--out DIR]
+#                [--server BIN] [--tag TEXT]
 #
 # It brings up its own development environment (deploy/dev-env.sh up) in a temporary directory
 # on a free port, restarts its sekds-server with a configuration sized for the run
@@ -10,6 +11,8 @@
 # and writes bench/results/<UTC date>.json and .png (gnuplot). --quick: short measurements
 # (about a minute in all); without it each figure is measured for longer and the latency is
 # swept over several loads. --keep leaves the environment (and its server) running and says where.
+# --server BIN measures another sekds-server binary (A/B of a change: the rest from --build-dir);
+# --tag TEXT is stored in the results and the chart title (e.g. which build it was).
 #
 # Scenarios (bench/README.md says what each figure means):
 #   rss          1,000 idle mutual-TLS connections (one WSPing each), then 64 keep-alive
@@ -32,6 +35,8 @@ BUILD_FIRST=yes
 KEEP=no
 WORKERS=4
 PY=/usr/bin/python3
+SERVER_BIN=""
+TAG=""
 
 die() { echo "bench: $*" >&2; exit 1; }
 say() { echo "bench: $*" >&2; }
@@ -45,6 +50,8 @@ while [ $# -gt 0 ]; do
     --keep) KEEP=yes; shift ;;
     --workers) [ $# -ge 2 ] || die "--workers needs a value"; WORKERS=$2; shift 2 ;;
     --out) [ $# -ge 2 ] || die "--out needs a value"; OUT=$2; shift 2 ;;
+    --server) [ $# -ge 2 ] || die "--server needs a value"; SERVER_BIN=$2; shift 2 ;;
+    --tag) [ $# -ge 2 ] || die "--tag needs a value"; TAG=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) usage; die "unknown argument: $1" ;;
   esac
@@ -81,6 +88,8 @@ for b in src/service/sekds-server src/admin/sekds-admin src/card/sekds-card benc
   [ -x "$BUILD/$b" ] || die "$BUILD/$b not found: build it (cmake --build $BUILD --target $TARGETS)"
 done
 LOADGEN=$BUILD/bench/bench_loadgen
+SERVER_BIN=${SERVER_BIN:-$BUILD/src/service/sekds-server}
+[ -x "$SERVER_BIN" ] || die "--server $SERVER_BIN: not an executable"
 
 # ---- machine, before anything runs ----
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
@@ -143,10 +152,10 @@ text += "\n# bench/run.sh: sized for the benchmark\n[limits]\nmax_connections = 
 open(dst, "w").write(text)
 PY
 chmod 600 "$CONFIG"
-SOFTHSM2_CONF=$DEV/softhsm/softhsm2.conf "$BUILD/src/service/sekds-server" --config "$CONFIG" --check-config >/dev/null ||
+SOFTHSM2_CONF=$DEV/softhsm/softhsm2.conf "$SERVER_BIN" --config "$CONFIG" --check-config >/dev/null ||
   die "the server refuses $CONFIG"
 export SOFTHSM2_CONF=$DEV/softhsm/softhsm2.conf  # the dev token, for the server and bench_hsm_ceiling
-setsid "$BUILD/src/service/sekds-server" --config "$CONFIG" </dev/null >>"$DEV/server.out" 2>&1 &
+setsid "$SERVER_BIN" --config "$CONFIG" </dev/null >>"$DEV/server.out" 2>&1 &
 SERVER_PID=$!
 healthz() {
   printf 'GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' |
@@ -264,7 +273,8 @@ def load(name):
 base = "$BASE_CONNS"
 machine = {"cores": int("$CORES"), "cpu_model": """$CPU_MODEL""", "kernel": "$KERNEL",
            "load_average_start": "$LOAD_START", "load_average_end": "$LOAD_END"}
-run = {"date": "$STAMP", "quick": "$QUICK" == "yes", "server_workers": int("$WORKERS"),
+run = {"date": "$STAMP", "quick": "$QUICK" == "yes", "server_workers": int("$WORKERS"), "tag": "$TAG",
+       "server_binary": "$SERVER_BIN",
        "setup_seconds": float("$SETUP_S"), "seconds_per_figure": float("$T"),
        "server_memory_end": "$SERVER_MEM_END"}
 scen = {f[:-5]: load(f[:-5]) for f in sorted(os.listdir(raw)) if f.endswith(".json")}
@@ -329,7 +339,7 @@ with open(os.path.join(out, "latency.dat"), "w") as f:
         f.write("%s %s %s %s %s\n" % (rate, l["p50"], l["p90"], l["p99"], l["max"]))
 PY
 if [ -n "$GNUPLOT" ]; then
-  "$GNUPLOT" -e "datadir='$WORK/plot'; outfile='$CHART'; title='sekds bench $STAMP ($CORES cores, load $LOAD_START)'" \
+  "$GNUPLOT" -e "datadir='$WORK/plot'; outfile='$CHART'; title='sekds bench $STAMP${TAG:+ [$TAG]} ($CORES cores, load $LOAD_START)'" \
     "$REPO/bench/plot.gp" || say "gnuplot failed: no chart"
 fi
 
@@ -337,7 +347,8 @@ fi
 $PY - "$RESULT" "${GNUPLOT:+$CHART}" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1])); m = d["machine"]; g = d["goals"]
-print("sekds benchmark %s%s" % (d["run"]["date"], " (quick)" if d["run"]["quick"] else ""))
+print("sekds benchmark %s%s%s" % (d["run"]["date"], " (quick)" if d["run"]["quick"] else "",
+      " [%s]" % d["run"]["tag"] if d["run"].get("tag") else ""))
 print("machine: %d cores, %s, %s, load average %s at start (%s at end)" % (m["cores"], m["cpu_model"], m["kernel"],
       m["load_average_start"], m["load_average_end"]))
 def mark(v): return "ok  " if v["ok"] else "MISS"
