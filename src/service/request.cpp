@@ -35,6 +35,7 @@ const char* reason_phrase(int status) {
     case 408: return "Request Timeout";
     case 413: return "Payload Too Large";
     case 415: return "Unsupported Media Type";
+    case 431: return "Request Header Fields Too Large";
     case 503: return "Service Unavailable";
     default: return "Error";
   }
@@ -104,13 +105,6 @@ void drain(Connection& c) {
   }
 }
 
-bool peer_gone(Connection& c) {
-  if (!soap_valid_socket(c.soap->socket)) return true;
-  pollfd p{c.soap->socket, POLLIN | POLLRDHUP, 0};
-  if (::poll(&p, 1, 0) < 0) return true;
-  return (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
-}
-
 std::string gsoap_error_text(struct soap* s) {
   soap_set_fault(s);
   const char* text = soap_fault_string(s);
@@ -122,11 +116,11 @@ std::string gsoap_error_text(struct soap* s) {
 
 int on_parse(struct soap* s) {
   Connection* c = conn_of(s);
-  c->in_body = false;
   int rc = c->ctx.gsoap_fparse(s);
   if (rc != SOAP_OK) return rc;
   // gSOAP reports PUT and PATCH as POST: judge by the request line seen on the wire.
-  bool other_method = !c->method.empty() && c->method != "POST" && c->method != "GET";
+  const std::string& method = c->reader.method();
+  bool other_method = method != "POST" && method != "GET";
   if (other_method || (s->status != SOAP_POST && s->status != SOAP_GET)) {
     c->http_reject = 405;
     return 405;
@@ -135,9 +129,11 @@ int on_parse(struct soap* s) {
     c->http_reject = 404;
     return 404;
   }
-  if (s->length > 0 && (s->mode & SOAP_IO) != SOAP_IO_CHUNK)
-    c->guard.expect_length(static_cast<std::size_t>(s->length));
-  c->in_body = true;  // from here on, received bytes are the body: the guard looks at them
+  // The whole body is in memory (HttpRequestReader, de-chunked): the guard judges all of it
+  // before the XML parser sees a byte. respond_error() answers its violation.
+  std::string_view body = c->reader.body();
+  c->guard.expect_length(body.size());
+  if (c->guard.feed(body) != RequestGuard::Violation::None) return 400;
   return SOAP_OK;
 }
 
@@ -171,18 +167,15 @@ int on_post_header(struct soap* s, const char* key, const char* val) {
   return conn_of(s)->ctx.gsoap_fposthdr(s, key, val);
 }
 
-int on_prepare_recv(struct soap* s, const char* buf, std::size_t len) {
+// gSOAP reads the request from memory: the server has read it to its end already
+// (Connection::reader). 0 at its end: gSOAP never waits on the socket.
+std::size_t on_recv(struct soap* s, char* buf, std::size_t len) {
   Connection* c = conn_of(s);
-  if (c->raw_bytes == 0 && !c->in_body) {  // the request line starts here: note the method
-    std::string_view head(buf, std::min<std::size_t>(len, 16));
-    c->method = std::string(head.substr(0, head.find(' ')));
-  }
-  c->raw_bytes += len;
-  if (len > 0) c->last_rx = Clock::now();
-  // gSOAP passes the raw bytes (header included) first, then, once the header is parsed, the
-  // body (de-chunked) again: only the latter goes to the guard.
-  if (c->in_body && c->guard.feed(std::string_view(buf, len)) != RequestGuard::Violation::None) return SOAP_EOM;
-  return SOAP_OK;
+  std::string_view req = c->reader.request();
+  std::size_t n = std::min(len, req.size() - std::min(c->read_pos, req.size()));
+  std::memcpy(buf, req.data() + c->read_pos, n);
+  c->read_pos += n;
+  return n;
 }
 
 std::string health_json(Connection& c, bool& ok) {
@@ -283,37 +276,10 @@ void respond_error(Connection& c, int err) {
     drain(c);
     return;
   }
-  // A stall longer than recv_timeout, or a request slower than request_timeout: gSOAP reports
-  // whatever the cut left (EOF, or a syntax error in a half-read tag). Tell it by the clock.
-  auto now = Clock::now();
-  const auto slack = std::chrono::milliseconds(100);
-  bool timed_out = now - c.last_rx >= std::chrono::seconds(c.ctx.config.recv_timeout_s) - slack ||
-                   now - c.started >= std::chrono::seconds(c.ctx.config.request_timeout_s) - slack;
-  if (timed_out && (err == SOAP_EOF || soap_xml_error_check(err))) {
-    if (peer_gone(c)) {
-      c.rec.fault = "disconnected";
-      return;
-    }
-    m.rejected_requests.with({"timeout"}).inc();
-    c.rec.fault = "timeout";
-    send_plain(c, 408, "text/plain; charset=utf-8", "request not received in time\n");
-    drain(c);
-    return;
-  }
   if (err == SOAP_EOF) {
-    if (peer_gone(c)) {
-      c.rec.fault = "disconnected";
-      return;
-    }
-    bool body_complete = s->length > 0 && c.guard.bytes() >= s->length;
-    if (body_complete) {
-      m.rejected_requests.with({"malformed"}).inc();
-      transport_fault(c, FaultCode::InvalidArgument, "malformed XML: the document ends before its last end tag");
-    } else {
-      m.rejected_requests.with({"timeout"}).inc();
-      c.rec.fault = "timeout";
-      send_plain(c, 408, "text/plain; charset=utf-8", "request not received in time\n");
-    }
+    // The request was complete in memory: its document ended early (or the body was empty).
+    m.rejected_requests.with({"malformed"}).inc();
+    transport_fault(c, FaultCode::InvalidArgument, "malformed XML: the document ends before its last end tag");
     drain(c);
     return;
   }
@@ -367,7 +333,7 @@ void install_hooks(ServerContext& ctx, struct soap* listener) {
   listener->fposthdr = on_post_header;
   listener->fparse = on_parse;
   listener->fparsehdr = on_parse_header;
-  listener->fpreparerecv = on_prepare_recv;
+  listener->frecv = on_recv;
   listener->fget = on_get;
   listener->fput = on_refused_method;
   listener->fpatch = on_refused_method;
@@ -380,15 +346,12 @@ After serve_one(Connection& c) {
   struct soap* s = c.soap;
   auto t0 = Clock::now();
   c.guard.reset();
-  c.in_body = false;
-  c.raw_bytes = 0;
-  c.started = c.last_rx = t0;
+  c.read_pos = 0;
   c.http_reject = 0;
   c.soap_version = 1;
   c.rec = RequestRecord{};
   c.rec.operation = "-";
   c.answered_get = false;
-  c.method.clear();
   s->error = SOAP_OK;
 
   // soap_begin_serve() without its soap_send_fault(): every failure is answered below, once.
@@ -414,12 +377,6 @@ After serve_one(Connection& c) {
       }
     }
   } else if (err < SOAP_STOP) {
-    if (err == SOAP_EOF && c.raw_bytes == 0) {
-      // The client closed an idle keep-alive connection (or sent a TLS close_notify).
-      soap_destroy(s);
-      soap_end(s);
-      return After::Close;
-    }
     respond_error(c, err);
   }
   // else: a GET answered by on_get.
@@ -430,6 +387,42 @@ After serve_one(Connection& c) {
   soap_end(s);
   c.last_active = Clock::now();
   return keep ? After::Park : After::Close;
+}
+
+After refuse_unread(Connection& c, Unread why) {
+  struct soap* s = c.soap;
+  auto t0 = Clock::now();
+  c.rec = RequestRecord{};
+  c.rec.operation = "-";
+  s->error = SOAP_OK;
+  s->keep_alive = 0;  // the rest of what the client sends cannot be framed: close after this
+  soap_begin(s);
+  const char* reason = "http_error";
+  int status = 400;
+  std::string body;
+  switch (why) {
+    case Unread::Timeout:
+      status = 408, reason = "timeout", body = "request not received in time\n";
+      break;
+    case Unread::BodyTooLarge:
+      status = 413, reason = "oversize";
+      body = fmt::format("request body larger than {} bytes\n", c.ctx.config.max_message_size);
+      break;
+    case Unread::HeaderTooLarge:
+      status = 431, reason = "header_too_large", body = c.reader.error() + "\n";
+      break;
+    case Unread::Malformed:
+      status = 400, reason = "bad_request", body = "bad request: " + c.reader.error() + "\n";
+      break;
+  }
+  c.ctx.metrics.rejected_requests.with({reason}).inc();
+  c.rec.fault = reason;
+  send_plain(c, status, "text/plain; charset=utf-8", body);
+  if (why != Unread::Timeout) drain(c);  // a slow client gets no more of a worker's time
+  finish(c, t0);
+  soap_destroy(s);
+  soap_end(s);
+  return After::Close;
 }
 
 }  // namespace sekds::service::detail

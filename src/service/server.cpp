@@ -60,17 +60,23 @@ std::string soap_error_text(struct soap* s) {
 // Replaces gSOAP's tcp_disconnect(): that one waits up to 5 s for the peer's TLS close_notify
 // (measured in the gSOAP sources' behaviour: a keep-alive client that is not reading never
 // answers), which would pin a worker on every close. Here: send close_notify once, close.
-int quick_disconnect(struct soap* s) {
-  if (s->ssl) {
-    SSL_shutdown(s->ssl);
-    SSL_free(s->ssl);
-    s->ssl = nullptr;
+void close_transport(SSL*& ssl, int& fd) {
+  if (ssl) {
+    SSL_shutdown(ssl);
+    SSL_free(ssl);
+    ssl = nullptr;
     ERR_clear_error();
   }
-  if (soap_valid_socket(s->socket)) {
-    ::close(s->socket);
-    s->socket = SOAP_INVALID_SOCKET;
+  if (fd >= 0) {
+    ::close(fd);
+    fd = -1;
   }
+}
+
+int quick_disconnect(struct soap* s) {
+  int fd = soap_valid_socket(s->socket) ? s->socket : -1;
+  close_transport(s->ssl, fd);
+  s->socket = SOAP_INVALID_SOCKET;
   return SOAP_OK;
 }
 
@@ -101,14 +107,9 @@ class LogThrottle {
 
 namespace detail {
 
-Connection::Connection(ServerContext& c, struct soap* s)
-    : ctx(c), soap(s), guard(c.config.max_message_size, c.config.max_xml_depth) {
-  soap->user = this;
-  endpoint = std::make_unique<SoapEndpoint>(*this);
-}
-
-Connection::~Connection() {
+SoapSlot::~SoapSlot() {
   endpoint.reset();
+  if (!soap) return;
   soap_destroy(soap);
   soap_end(soap);
   quick_disconnect(soap);
@@ -116,10 +117,93 @@ Connection::~Connection() {
   soap_free(soap);  // a copy: the shared SSL_CTX stays with the listener's context
 }
 
+SoapPool::~SoapPool() {
+  all_.clear();
+  if (prototype_) {
+    prototype_->master = SOAP_INVALID_SOCKET;
+    soap_free(prototype_);
+  }
+}
+
+SoapSlot* SoapPool::take() {
+  std::lock_guard lock(mu_);
+  if (!free_.empty()) {
+    SoapSlot* s = free_.back();
+    free_.pop_back();
+    return s;
+  }
+  auto slot = std::make_unique<SoapSlot>();
+  slot->soap = soap_copy(prototype_);
+  if (!slot->soap) throw std::bad_alloc();
+  slot->endpoint = std::make_unique<SoapEndpoint>(slot->soap);
+  all_.push_back(std::move(slot));
+  return all_.back().get();
+}
+
+void SoapPool::give(SoapSlot* slot) noexcept {
+  std::lock_guard lock(mu_);
+  free_.push_back(slot);
+}
+
+std::size_t SoapPool::size() const {
+  std::lock_guard lock(mu_);
+  return all_.size();
+}
+
+Connection::Connection(ServerContext& c, SoapPool& p, int socket_fd, SSL* tls, short ka)
+    : ctx(c), pool(p), fd(socket_fd), ssl(tls), keep_alive(ka),
+      reader(kMaxRequestHeader, c.config.max_message_size),
+      guard(c.config.max_message_size, c.config.max_xml_depth) {}
+
+Connection::~Connection() {
+  if (attached()) {
+    soap_destroy(soap);
+    soap_end(soap);
+    quick_disconnect(soap);  // closes what the connection lent to the context
+    soap->user = nullptr;
+    soap->imode &= ~SOAP_ENC_SSL;
+    soap->omode &= ~SOAP_ENC_SSL;
+    pool.give(slot);
+  }
+  close_transport(ssl, fd);
+}
+
+void Connection::attach() {
+  slot = pool.take();
+  soap = slot->soap;
+  endpoint = slot->endpoint.get();
+  soap->user = this;
+  soap->socket = fd;
+  soap->ssl = ssl;
+  soap->keep_alive = keep_alive;
+  soap->bufidx = soap->buflen = 0;  // nothing of another connection's input
+  soap->imode |= SOAP_ENC_SSL;      // gSOAP reads and writes through soap->ssl
+  soap->omode |= SOAP_ENC_SSL;
+  fd = -1;
+  ssl = nullptr;
+}
+
+void Connection::detach() noexcept {
+  fd = soap_valid_socket(soap->socket) ? soap->socket : -1;  // gSOAP may have closed it
+  ssl = soap->ssl;
+  keep_alive = static_cast<short>(soap->keep_alive);
+  soap->socket = SOAP_INVALID_SOCKET;
+  soap->ssl = nullptr;
+  soap->user = nullptr;
+  soap->imode &= ~SOAP_ENC_SSL;
+  soap->omode &= ~SOAP_ENC_SSL;
+  pool.give(slot);
+  slot = nullptr;
+  soap = nullptr;
+  endpoint = nullptr;
+}
+
 }  // namespace detail
 
 struct Server::Impl {
-  enum class TaskKind { Handshake, Serve, Close };
+  // Serve: read what arrived, serve the request once complete. Timeout: answer 408 to a
+  // request that did not arrive in time.
+  enum class TaskKind { Handshake, Serve, Timeout, Close };
   struct Task {
     Connection* conn;
     TaskKind kind;
@@ -132,6 +216,7 @@ struct Server::Impl {
   std::function<void()> on_shutdown;
 
   struct soap* listener = nullptr;
+  std::unique_ptr<detail::SoapPool> pool;  // contexts lent to connections while they are served
   int epoll_fd = -1;
   int wake_fd = -1;
   std::uint16_t bound_port = 0;
@@ -154,6 +239,7 @@ struct Server::Impl {
   LogThrottle refused_log, handshake_log;
 
   ~Impl() {
+    pool.reset();  // copies of the listener's context: before it
     if (listener) {
       soap_destroy(listener);
       soap_end(listener);
@@ -196,6 +282,8 @@ struct Server::Impl {
     if (SSL_CTX_check_private_key(ssl_ctx) != 1)
       throw ServerError("tls.private_key: does not belong to tls.certificate: " + openssl_error());
     SSL_CTX_set_min_proto_version(ssl_ctx, t.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
+    // An idle connection gives its 16 KB read and write buffers back (34 KB each otherwise).
+    SSL_CTX_set_mode(ssl_ctx, SSL_MODE_RELEASE_BUFFERS);
     if (SSL_CTX_set_cipher_list(ssl_ctx, t.ciphers.empty() ? kDefaultCiphers : t.ciphers.c_str()) != 1)
       throw ServerError("tls.ciphers: no usable cipher in \"" + t.ciphers + "\"");
     if (t.crl && soap_ssl_crl(listener, t.crl->c_str()) != SOAP_OK)
@@ -238,6 +326,10 @@ struct Server::Impl {
     detail::install_hooks(ctx, listener);
     listener->fclose = quick_disconnect;
     bind_listener();
+    // After bind: the copies keep the listening socket as `master` (see accept_one).
+    struct soap* prototype = soap_copy(listener);
+    if (!prototype) throw ServerError("server: out of memory");
+    pool = std::make_unique<detail::SoapPool>(prototype);
 
     epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
     wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -278,24 +370,19 @@ struct Server::Impl {
     }
     int one = 1;
     ::setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    struct soap* copy = soap_copy(listener);
     listener->socket = SOAP_INVALID_SOCKET;
-    if (!copy) {
-      ::close(s);
-      return;
-    }
-    // copy->master stays the listening socket while the connection lives: gSOAP writes
-    // "HTTP/1.1 <status>" for error answers only when it sees a valid master socket
-    // (otherwise it assumes CGI and writes "Status:"). The destructor clears it.
-    auto* c = new Connection(ctx, copy);
-    bool v6 = std::strchr(copy->host, ':') != nullptr;
-    c->peer = v6 ? fmt::format("[{}]:{}", copy->host, copy->port) : fmt::format("{}:{}", copy->host, copy->port);
-    ++open;
-    ctx.metrics.open_connections.inc();
+    // No soap context yet: one is lent from the pool for each request (the pooled copies keep
+    // the listening socket as `master`: gSOAP writes "HTTP/1.1 <status>" for error answers only
+    // when it sees a valid master socket, otherwise it assumes CGI and writes "Status:").
     // The TLS handshake is driven step by step from epoll (handshake_step in the workers), so a
     // client that connects and dawdles holds no thread; it is closed at its deadline.
-    copy->ssl = SSL_new(listener->ctx);
-    if (!copy->ssl || SSL_set_fd(copy->ssl, s) != 1) {
+    SSL* ssl = SSL_new(listener->ctx);
+    auto* c = new Connection(ctx, *pool, s, ssl, static_cast<short>(listener->keep_alive));
+    bool v6 = std::strchr(listener->host, ':') != nullptr;
+    c->peer = v6 ? fmt::format("[{}]:{}", listener->host, listener->port) : fmt::format("{}:{}", listener->host, listener->port);
+    ++open;
+    ctx.metrics.open_connections.inc();
+    if (!ssl || SSL_set_fd(ssl, s) != 1) {
       ERR_clear_error();
       push(c, TaskKind::Close);
       return;
@@ -313,8 +400,8 @@ struct Server::Impl {
     std::lock_guard lock(parked_mu);
     parked.insert(c);  // before arming: the event may fire at once
     int op = c->armed ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-    if (::epoll_ctl(epoll_fd, op, c->soap->socket, &ev) != 0 &&
-        ::epoll_ctl(epoll_fd, op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->soap->socket, &ev) != 0) {
+    if (::epoll_ctl(epoll_fd, op, c->fd, &ev) != 0 &&
+        ::epoll_ctl(epoll_fd, op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev) != 0) {
       parked.erase(c);
       return false;
     }
@@ -323,11 +410,11 @@ struct Server::Impl {
   }
 
   // Event thread, parked_mu held.
-  void close_parked(Connection* c) {
-    ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, c->soap->socket, nullptr);
+  void close_parked(Connection* c, TaskKind then = TaskKind::Close) {
+    ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, c->fd, nullptr);
     c->armed = false;
     parked.erase(c);
-    push(c, TaskKind::Close);  // closing may write a TLS alert: never in this thread
+    push(c, then);  // closing may write a TLS alert: never in this thread
   }
 
   void event_loop() {
@@ -372,10 +459,18 @@ struct Server::Impl {
       } else if (now - last_sweep >= std::chrono::seconds(1)) {
         last_sweep = now;
         std::lock_guard lock(parked_mu);
-        std::vector<Connection*> expired;
+        std::vector<Connection*> expired, late;
+        const auto recv_timeout = std::chrono::seconds(config.recv_timeout_s);
+        const auto request_timeout = std::chrono::seconds(config.request_timeout_s);
         for (Connection* c : parked) {
-          if (c->handshake_done ? now - c->last_active >= idle : now >= c->handshake_deadline) expired.push_back(c);
+          if (c->handshake_done && c->reader.started()) {
+            // A request under way: a stall past recv_timeout, or slower than request_timeout.
+            if (now - c->last_rx >= recv_timeout || now - c->started >= request_timeout) late.push_back(c);
+          } else if (c->handshake_done ? now - c->last_active >= idle : now >= c->handshake_deadline) {
+            expired.push_back(c);
+          }
         }
+        for (Connection* c : late) close_parked(c, TaskKind::Timeout);
         for (Connection* c : expired) {
           if (c->handshake_done) {
             ctx.metrics.idle_closed.inc();
@@ -408,14 +503,94 @@ struct Server::Impl {
       destroy(c);
       return;
     }
-    struct soap* s = c->soap;
-    // Bytes already buffered (gSOAP's buffer or OpenSSL's) would never wake epoll.
-    if (c->handshake_done &&
-        (s->bufidx < s->buflen || (s->ssl && (SSL_pending(s->ssl) > 0 || SSL_has_pending(s->ssl))))) {
+    // gSOAP read from the connection's reader, never from the socket: its buffer holds
+    // nothing of a next request, and the context goes back to the pool.
+    if (c->attached()) c->detach();
+    if (c->fd < 0) {  // closed by gSOAP
+      destroy(c);
+      return;
+    }
+    // Bytes already received (a pipelined request, or OpenSSL's buffer) would never wake epoll.
+    if (c->handshake_done && (c->reader.state() != HttpRequestReader::State::NeedMore ||
+                              (c->ssl && (SSL_pending(c->ssl) > 0 || SSL_has_pending(c->ssl))))) {
       push(c, TaskKind::Serve);
       return;
     }
     if (!arm(c)) destroy(c);
+  }
+
+  // Reads what the connection has received, without blocking, until its request is complete;
+  // only then is a soap context lent and the request served. A client that sends slowly or
+  // stops holds no worker: the connection waits in epoll, its deadline kept by event_loop().
+  void read_step(Connection* c) {
+    using State = HttpRequestReader::State;
+    State st = c->reader.state();
+    char buf[16384];
+    while (st == State::NeedMore) {
+      ERR_clear_error();
+      int n = SSL_read(c->ssl, buf, sizeof buf);
+      if (n > 0) {
+        auto now = Clock::now();
+        if (!c->reader.started()) {
+          c->started = now;
+          c->continue_sent = false;
+        }
+        c->last_rx = now;
+        st = c->reader.feed(std::string_view(buf, static_cast<std::size_t>(n)));
+        if (st == State::NeedMore && !c->continue_sent && c->reader.header_complete() &&
+            c->reader.expects_continue()) {
+          static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+          c->continue_sent = true;
+          if (SSL_write(c->ssl, kContinue, sizeof kContinue - 1) <= 0) ERR_clear_error();  // it may send anyway
+        }
+        continue;
+      }
+      int e = SSL_get_error(c->ssl, n);
+      ERR_clear_error();
+      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        c->want_write = e == SSL_ERROR_WANT_WRITE;
+        park(c);
+        return;
+      }
+      // The client closed (close_notify or EOF) or the TLS layer failed: between requests that
+      // is the normal end of a keep-alive connection; within one, nothing can be answered.
+      if (c->reader.started())
+        log_json(spdlog::level::info, {{"event", "request"}, {"peer", c->peer}, {"tsm_fp", c->identity.cert_sha256_hex},
+                                       {"op", "-"}, {"fault", "disconnected"}, {"received_bytes", c->reader.request().size()}});
+      destroy(c);
+      return;
+    }
+    c->want_write = false;
+    try {
+      c->attach();
+    } catch (const std::bad_alloc&) {
+      destroy(c);
+      return;
+    }
+    detail::After after;
+    switch (st) {
+      case State::Complete: after = detail::serve_one(*c); break;
+      case State::BodyTooLarge: after = detail::refuse_unread(*c, detail::Unread::BodyTooLarge); break;
+      case State::HeaderTooLarge: after = detail::refuse_unread(*c, detail::Unread::HeaderTooLarge); break;
+      default: after = detail::refuse_unread(*c, detail::Unread::Malformed); break;
+    }
+    if (after == detail::After::Close) {
+      destroy(c);
+      return;
+    }
+    c->reader.next();
+    park(c);
+  }
+
+  void timeout_step(Connection* c) {
+    try {
+      c->attach();
+    } catch (const std::bad_alloc&) {
+      destroy(c);
+      return;
+    }
+    detail::refuse_unread(*c, detail::Unread::Timeout);
+    destroy(c);
   }
 
   // One non-blocking step of the server side of the TLS handshake (what soap_ssl_accept does,
@@ -426,11 +601,10 @@ struct Server::Impl {
       destroy(c);
       return;
     }
-    struct soap* s = c->soap;
     ERR_clear_error();
-    int r = SSL_accept(s->ssl);
+    int r = SSL_accept(c->ssl);
     if (r != 1) {
-      int e = SSL_get_error(s->ssl, r);
+      int e = SSL_get_error(c->ssl, r);
       if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
         c->want_write = e == SSL_ERROR_WANT_WRITE;
         park(c);
@@ -438,7 +612,7 @@ struct Server::Impl {
       }
       std::string why = e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN ? "connection closed during the handshake"
                                                                               : openssl_error();
-      long verify = SSL_get_verify_result(s->ssl);
+      long verify = SSL_get_verify_result(c->ssl);
       if (verify != X509_V_OK) why += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
       ERR_clear_error();
       ctx.metrics.connections_rejected.with({"tls_handshake"}).inc();
@@ -450,21 +624,19 @@ struct Server::Impl {
       return;
     }
     // Belt and braces: the context requires a verified client certificate already.
-    auto id = SSL_get_verify_result(s->ssl) == X509_V_OK ? peer_identity(s->ssl, c->peer) : std::nullopt;
+    auto id = SSL_get_verify_result(c->ssl) == X509_V_OK ? peer_identity(c->ssl, c->peer) : std::nullopt;
     if (!id) {
       ctx.metrics.connections_rejected.with({"tls_handshake"}).inc();
       destroy(c);
       return;
     }
-    s->imode |= SOAP_ENC_SSL;  // from now on gSOAP reads and writes through s->ssl
-    s->omode |= SOAP_ENC_SSL;
     c->identity = std::move(*id);
     c->handshake_done = true;
     c->want_write = false;
     c->last_active = Clock::now();
     log_json(spdlog::level::debug, {{"event", "tls_established"}, {"peer", c->peer}, {"tsm_fp", c->identity.cert_sha256_hex},
-                                    {"tsm_subject", c->identity.subject}, {"tls", SSL_get_version(s->ssl)},
-                                    {"resumed", SSL_session_reused(s->ssl) == 1}});
+                                    {"tsm_subject", c->identity.subject}, {"tls", SSL_get_version(c->ssl)},
+                                    {"resumed", SSL_session_reused(c->ssl) == 1}});
     park(c);
   }
 
@@ -486,8 +658,10 @@ struct Server::Impl {
           handshake_step(t.conn);
           break;
         case TaskKind::Serve:
-          if (detail::serve_one(*t.conn) == detail::After::Close) destroy(t.conn);
-          else park(t.conn);
+          read_step(t.conn);
+          break;
+        case TaskKind::Timeout:
+          timeout_step(t.conn);
           break;
       }
     }

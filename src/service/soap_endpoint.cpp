@@ -21,8 +21,8 @@ bool is_clean_text(const std::string& s) {
 }  // namespace
 
 int SoapEndpoint::begin(const char* operation) {
-  conn_.rec.operation = operation;
-  soapconv::use_soap_version(soap, conn_.soap_version);
+  conn().rec.operation = operation;
+  soapconv::use_soap_version(soap, conn().soap_version);
   // SOAP 1.1 SOAPAction header or SOAP 1.2 action parameter; empty means "the request URI".
   if (soap->action != nullptr && *soap->action != '\0') {
     std::string expected = std::string(kActionPrefix) + operation;
@@ -36,8 +36,8 @@ int SoapEndpoint::begin(const char* operation) {
 }
 
 int SoapEndpoint::fault(const Fault& f) {
-  conn_.rec.fault = fault_code_name(f.code);
-  conn_.rec.domain_fault = true;
+  conn().rec.fault = fault_code_name(f.code);
+  conn().rec.domain_fault = true;
   return soapconv::set_fault(soap, f);
 }
 
@@ -52,23 +52,23 @@ int SoapEndpoint::WSPing(_sekds__WSPing* in, _sekds__WSPingResponse& out) {
 int SoapEndpoint::WSGetDiversifiedKeys(_sekds__WSGetDiversifiedKeys* in, _sekds__WSGetDiversifiedKeysResponse& out) {
   if (int e = begin("WSGetDiversifiedKeys")) return e;
   if (in == nullptr) return fault({FaultCode::InvalidArgument, "empty WSGetDiversifiedKeys"});
-  if (!conn_.ctx.limiter.allow(conn_.identity.cert_sha256_hex))
+  if (!conn().ctx.limiter.allow(conn().identity.cert_sha256_hex))
     return fault({FaultCode::RateLimited, "too many requests from this TSM; retry later"});
   auto converted = soapconv::request_from_soap(*in);
   if (auto* f = std::get_if<Fault>(&converted)) return fault(*f);
   const GetKeysRequest& request = std::get<GetKeysRequest>(converted);
-  if (request.request_id) conn_.rec.request_id = *request.request_id;
+  if (request.request_id) conn().rec.request_id = *request.request_id;
 
   std::variant<GetKeysResponse, Fault> result;
   try {
-    result = conn_.ctx.keys.get_diversified_keys(conn_.identity, request);
+    result = conn().ctx.keys.get_diversified_keys(conn().identity, request);
   } catch (const std::exception& e) {
     log_json(spdlog::level::err, {{"event", "key_service_exception"}, {"op", "WSGetDiversifiedKeys"}, {"error", e.what()}});
     return fault({FaultCode::Internal, "internal error"});
   }
   if (auto* f = std::get_if<Fault>(&result)) return fault(*f);
   const GetKeysResponse& response = std::get<GetKeysResponse>(result);
-  conn_.rec.audit_id = response.audit_id;
+  conn().rec.audit_id = response.audit_id;
   if (auto problem = soapconv::response_to_soap(soap, response, out)) {
     log_json(spdlog::level::err, {{"event", "key_service_invalid_response"}, {"op", "WSGetDiversifiedKeys"},
                                   {"error", *problem}});
@@ -80,11 +80,11 @@ int SoapEndpoint::WSGetDiversifiedKeys(_sekds__WSGetDiversifiedKeys* in, _sekds_
 int SoapEndpoint::WSGetKekInfo(_sekds__WSGetKekInfo* in, _sekds__WSGetKekInfoResponse& out) {
   if (int e = begin("WSGetKekInfo")) return e;
   if (in == nullptr) return fault({FaultCode::InvalidArgument, "empty WSGetKekInfo"});
-  if (!conn_.ctx.limiter.allow(conn_.identity.cert_sha256_hex))
+  if (!conn().ctx.limiter.allow(conn().identity.cert_sha256_hex))
     return fault({FaultCode::RateLimited, "too many requests from this TSM; retry later"});
   std::variant<std::vector<KekInfo>, Fault> result;
   try {
-    result = conn_.ctx.keys.get_kek_info(conn_.identity);
+    result = conn().ctx.keys.get_kek_info(conn().identity);
   } catch (const std::exception& e) {
     log_json(spdlog::level::err, {{"event", "key_service_exception"}, {"op", "WSGetKekInfo"}, {"error", e.what()}});
     return fault({FaultCode::Internal, "internal error"});

@@ -1,5 +1,5 @@
-// The generated gSOAP service class, implemented over the KeyService. One per connection,
-// bound to that connection's soap context.
+// The generated gSOAP service class, implemented over the KeyService. One per pooled soap
+// context (SoapSlot); it serves the connection attached to that context (soap->user).
 #pragma once
 
 #include "soapSekdsSoap11Service.h"  // generated at build time (compiled with WITH_PURE_VIRTUAL)
@@ -9,7 +9,7 @@ namespace sekds::service::detail {
 
 class SoapEndpoint : public SekdsSoap11Service {
  public:
-  explicit SoapEndpoint(Connection& c) : SekdsSoap11Service(c.soap), conn_(c) {}
+  explicit SoapEndpoint(struct soap* s) : SekdsSoap11Service(s) {}
 
   int WSGetDiversifiedKeys(_sekds__WSGetDiversifiedKeys* in, _sekds__WSGetDiversifiedKeysResponse& out) override;
   int WSGetKekInfo(_sekds__WSGetKekInfo* in, _sekds__WSGetKekInfoResponse& out) override;
@@ -30,7 +30,7 @@ class SoapEndpoint : public SekdsSoap11Service {
   // dispatcher resets the namespace table, which resets soap->version) and checks the action.
   int begin(const char* operation);
   int fault(const Fault& f);
-  Connection& conn_;
+  Connection& conn() const { return *static_cast<Connection*>(soap->user); }
 };
 
 }  // namespace sekds::service::detail

@@ -130,6 +130,40 @@ BOOST_AUTO_TEST_CASE(oversize_chunked_body) {
   BOOST_TEST(r.status == 413);
 }
 
+BOOST_AUTO_TEST_CASE(chunked_request_is_served) {
+  std::string env = soap11_envelope(ping_body("chunks"));
+  std::string req = "POST /sekds/v1 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\n"
+                    "Connection: close\r\n\r\n";
+  for (std::size_t i = 0; i < env.size(); i += 50) {
+    std::string part = env.substr(i, 50);
+    char len[16];
+    std::snprintf(len, sizeof len, "%zx\r\n", part.size());
+    req += len + part + "\r\n";
+  }
+  req += "0\r\n\r\n";
+  HttpResponse r = send(req);
+  BOOST_TEST(r.status == 200, r.raw);
+  BOOST_TEST(r.body.find("chunks") != std::string::npos, r.body);
+}
+
+BOOST_AUTO_TEST_CASE(untrustworthy_framing_is_refused_with_400) {
+  // Request smuggling shapes: the server refuses them rather than pick one reading.
+  std::string env = soap11_envelope(ping_body("x"));
+  HttpResponse both = send("POST /sekds/v1 HTTP/1.1\r\nHost: localhost\r\nContent-Length: " + std::to_string(env.size()) +
+                           "\r\nTransfer-Encoding: chunked\r\n\r\n" + env);
+  BOOST_TEST(both.status == 400);
+  BOOST_TEST(both.body.find("both Content-Length and Transfer-Encoding") != std::string::npos, both.body);
+  HttpResponse gzip = send("POST /sekds/v1 HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip\r\n\r\n");
+  BOOST_TEST(gzip.status == 400);
+  BOOST_TEST(eventually([&] { return srv.metrics().rejected_requests.with({"bad_request"}).value() == 2u; }));
+}
+
+BOOST_AUTO_TEST_CASE(oversize_header_is_refused_with_431) {
+  HttpResponse r = send("POST /sekds/v1 HTTP/1.1\r\nHost: localhost\r\nX-Filler: " + std::string(20000, 'h') + "\r\n\r\n");
+  BOOST_TEST(r.status == 431, r.raw);
+  BOOST_TEST(eventually([&] { return srv.metrics().rejected_requests.with({"header_too_large"}).value() == 1u; }));
+}
+
 BOOST_AUTO_TEST_CASE(deep_nesting) {
   std::string deep;
   for (int i = 0; i < 100; ++i) deep += "<x>";
