@@ -101,9 +101,16 @@ struct stat stat_readable(const std::string& key, const fs::path& p) {
   return st;
 }
 
-// Secrets: refused if other users have any access, a warning if the group may read.
-void check_secret_mode(const std::string& key, const fs::path& p, std::vector<std::string>& warnings) {
+// Secrets: refused if other users have any access, a warning if the group may read. PIN files
+// are refused for the group too: src/hsm (pin_source) refuses them at start, and the check must
+// not pass a file the server will then refuse.
+enum class GroupAccess { Warn, Refuse };
+void check_secret_mode(const std::string& key, const fs::path& p, std::vector<std::string>& warnings,
+                       GroupAccess group = GroupAccess::Warn) {
   struct stat st = stat_readable(key, p);
+  if (group == GroupAccess::Refuse && (st.st_mode & 0077))
+    fail(key, fmt::format("{}: accessible by other users or the group (mode {}); chmod 600 it", p.string(),
+                          mode_string(st.st_mode)));
   if (st.st_mode & 0007)
     fail(key, fmt::format("{}: accessible by other users (mode {}); chmod 600 it (or 640 for the service's group)",
                           p.string(), mode_string(st.st_mode)));
@@ -326,7 +333,7 @@ void check_files(const ServerConfig& c, std::vector<std::string>& warnings) {
   if (c.hsm) {
     stat_readable("hsm.module", c.hsm->module);
     if (c.hsm->pin.rfind("file:", 0) == 0) {
-      check_secret_mode("hsm.pin", fs::path(c.hsm->pin.substr(5)), warnings);
+      check_secret_mode("hsm.pin", fs::path(c.hsm->pin.substr(5)), warnings, GroupAccess::Refuse);
     } else {
       std::string name = c.hsm->pin.substr(4);
       if (std::getenv(name.c_str()) == nullptr) fail("hsm.pin", fmt::format("environment variable {} is not set", name));

@@ -62,6 +62,22 @@ BOOST_AUTO_TEST_CASE(valid_configuration_passes) {
   BOOST_TEST(out.find("configuration OK") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(pin_file_readable_by_the_group_is_refused) {
+  // The HSM layer refuses such a PIN file at start: the check must not pass it.
+  TempDir dir;
+  fs::path key = copy_key(dir, "server.key", 0600);
+  fs::path pin = dir / "user.pin";
+  std::ofstream(pin) << "123456\n";
+  std::string hsm = "[hsm]\nmodule = \"/usr/lib/softhsm/libsofthsm2.so\"\ntoken = \"sekds\"\npin = \"file:" + pin.string() + "\"\n" +
+                    "[store]\npath = \"" + (dir / "sekds.db").string() + "\"\n";
+  ::chmod(pin.c_str(), 0640);
+  std::string m = check(dir, config_text(key, pki().file("ca.crl")) + hsm);
+  BOOST_TEST(m.find("hsm.pin") != std::string::npos, m);
+  BOOST_TEST(m.find("or the group (mode 0640)") != std::string::npos, m);
+  ::chmod(pin.c_str(), 0600);
+  BOOST_TEST(check(dir, config_text(key, pki().file("ca.crl")) + hsm) == "");
+}
+
 BOOST_AUTO_TEST_CASE(private_key_permissions) {
   TempDir dir;
   fs::path world = copy_key(dir, "world.key", 0644);
