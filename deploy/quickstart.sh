@@ -36,5 +36,8 @@ case "$what" in
     cmake --build build-asan -j "$jobs" --target sanitize_tests
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       ctest --test-dir build-asan --output-on-failure --no-tests=error -L sanitize -j "$jobs" --timeout 1200
+    # ... and every libFuzzer target for 30 s from its committed seeds (clang, ASan + UBSan);
+    # the long run is documented in tests/fuzz/README.md
+    tests/fuzz/run.sh --seconds 30 --build build-fuzz
     ;;
 esac
