@@ -202,33 +202,9 @@ std::variant<GetKeysResponse, Fault> KeyReleaseService::release(const CallerIden
   };
   if (earlier) return replay(earlier->seq);
 
-  // 7. The card's sequence counter.
-  const store::CounterCheck check = store_.check_and_record(card.kdd.bytes(), card.counter.value());
-  a.rec.detail["counter"] = card.counter.value();
-  if (check.previous) a.rec.detail["previous_counter"] = *check.previous;
-  if (check.anomaly != store::CounterAnomaly::None) {
-    metrics_.sequence_counter_anomalies.inc();
-    a.rec.detail["counter_anomaly"] = store::counter_anomaly_name(check.anomaly);
-    log_json(spdlog::level::warn, {{"event", "sequence_counter_anomaly"}, {"tsm", tsm.name}, {"kdd", card.kdd.hex()},
-                                   {"anomaly", store::counter_anomaly_name(check.anomaly)},
-                                   {"counter", card.counter.value()}, {"previous", check.previous.value_or(0)},
-                                   {"refused", options_.reject_counter_anomaly}});
-    if (options_.reject_counter_anomaly) {
-      // A concurrent twin of this very request (same RequestId) repeats the counter too.
-      if (idempotent && check.anomaly == store::CounterAnomaly::Repeated) {
-        earlier = store_.find_release(tsm.name, *request.request_id, now - options_.idempotency_window);
-        if (earlier && recorded_digest(*earlier) == digest) return replay(earlier->seq);
-      }
-      return refuse(a, {Fault{FaultCode::CounterReplay,
-                              fmt::format("the card's sequence counter {} {} (last seen {}): possible clone or replay",
-                                          card.counter.value(),
-                                          check.anomaly == store::CounterAnomaly::Repeated ? "repeats" : "went backwards",
-                                          check.previous.value_or(0))},
-                        std::string("counter_") + store::counter_anomaly_name(check.anomaly)});
-    }
-  }
-
-  // 8. The release record, durable before anything is answered.
+  // 7-8. The card's sequence counter and the release record, in one transaction: durable
+  // before anything is answered, and a release that could not be audited leaves no counter
+  // behind (the TSM's retry would otherwise look like a replay).
   a.rec.result = std::string(store::kResultOk);
   a.rec.detail["scp"] = ks.spec.scp;
   a.rec.detail["key_type"] = gp::key_type_name(type);
@@ -236,10 +212,19 @@ std::variant<GetKeysResponse, Fault> KeyReleaseService::release(const CallerIden
   if (request.cin) a.rec.detail["cin"] = gp::to_hex(gp::view(*request.cin));
   if (request.cplc) a.rec.detail["cplc"] = gp::to_hex(gp::view(*request.cplc));
   if (idempotent) a.rec.idempotency_window = options_.idempotency_window;
-  store::AppendResult appended;
+  const bool reject_anomaly = options_.reject_counter_anomaly;
+  const std::uint32_t counter = card.counter.value();
+  // Runs inside the store's transaction (possibly on another request's thread): no I/O here.
+  auto complete = [&](const store::CounterCheck& check, store::AuditRecord& rec) {
+    rec.detail["counter"] = counter;
+    if (check.previous) rec.detail["previous_counter"] = *check.previous;
+    if (check.anomaly != store::CounterAnomaly::None) rec.detail["counter_anomaly"] = store::counter_anomaly_name(check.anomaly);
+    return check.anomaly == store::CounterAnomaly::None || !reject_anomaly;
+  };
+  store::Store::ReleaseOutcome outcome;
   const auto t_append = Clock::now();
   try {
-    appended = store_.append(a.rec);
+    outcome = store_.record_release(card.kdd.bytes(), counter, a.rec, complete);
   } catch (const store::StoreError& e) {
     log_json(spdlog::level::err,
              {{"event", "audit_failure"}, {"tsm", tsm.name}, {"error", e.name()}, {"detail", e.what()}});
@@ -247,6 +232,30 @@ std::variant<GetKeysResponse, Fault> KeyReleaseService::release(const CallerIden
       return Fault{FaultCode::AuditUnavailable, "the release could not be audited; nothing was released; retry later"};
     return Fault{FaultCode::Internal, "internal error"};
   }
+  const store::CounterCheck& check = outcome.counter;
+  if (check.anomaly != store::CounterAnomaly::None) {
+    metrics_.sequence_counter_anomalies.inc();
+    log_json(spdlog::level::warn, {{"event", "sequence_counter_anomaly"}, {"tsm", tsm.name}, {"kdd", card.kdd.hex()},
+                                   {"anomaly", store::counter_anomaly_name(check.anomaly)},
+                                   {"counter", counter}, {"previous", check.previous.value_or(0)},
+                                   {"refused", reject_anomaly}});
+  }
+  if (!outcome.appended) {  // refused: the counter repeats or went backwards
+    // A concurrent twin of this very request (same RequestId) repeats the counter too.
+    if (idempotent && check.anomaly == store::CounterAnomaly::Repeated) {
+      earlier = store_.find_release(tsm.name, *request.request_id, now - options_.idempotency_window);
+      if (earlier && recorded_digest(*earlier) == digest) return replay(earlier->seq);
+    }
+    a.rec.detail["counter"] = counter;
+    if (check.previous) a.rec.detail["previous_counter"] = *check.previous;
+    a.rec.detail["counter_anomaly"] = store::counter_anomaly_name(check.anomaly);
+    return refuse(a, {Fault{FaultCode::CounterReplay,
+                            fmt::format("the card's sequence counter {} {} (last seen {}): possible clone or replay",
+                                        counter, check.anomaly == store::CounterAnomaly::Repeated ? "repeats" : "went backwards",
+                                        check.previous.value_or(0))},
+                      std::string("counter_") + store::counter_anomaly_name(check.anomaly)});
+  }
+  const store::AppendResult appended = *outcome.appended;
   metrics_.audit_append_seconds.observe(seconds_since(t_append));
   sample_commit_stats();
   if (appended.duplicate) {  // a concurrent request with the same RequestId was recorded first

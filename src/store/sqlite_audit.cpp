@@ -1,4 +1,5 @@
 // SqliteStore: audit appends (group commit), per-card counters, audit queries.
+#include <functional>
 #include <variant>
 
 #include "store/audit_hash.h"
@@ -28,36 +29,64 @@ class AppendJob final : public CommitJob {
   const std::string& detail_;
 };
 
+// Compares `counter` with the last one seen for `kdd` and records it (anomalies counted).
+CounterCheck check_and_record_counter(sqlite::Connection& c, const std::string& kdd, std::uint32_t counter) {
+  CounterCheck result;
+  {
+    auto st = c.prepare("SELECT last FROM card_counters WHERE kdd = ?1", "check sequence counter");
+    st.bind(1, kdd);
+    if (st.step()) result.previous = static_cast<std::uint32_t>(st.int64(0));
+  }
+  if (result.previous) {
+    if (counter == *result.previous) result.anomaly = CounterAnomaly::Repeated;
+    if (counter < *result.previous) result.anomaly = CounterAnomaly::Backwards;
+  }
+  auto st = c.prepare(
+      "INSERT INTO card_counters (kdd, last, highest, anomalies, updated) VALUES (?1, ?2, ?2, ?3, ?4)"
+      " ON CONFLICT (kdd) DO UPDATE SET last = excluded.last, highest = max(highest, excluded.last),"
+      " anomalies = anomalies + excluded.anomalies, updated = excluded.updated",
+      "record sequence counter");
+  st.bind(1, kdd)
+      .bind(2, static_cast<std::int64_t>(counter))
+      .bind(3, result.anomaly == CounterAnomaly::None ? 0 : 1)
+      .bind(4, format_timestamp(now_utc()))
+      .run();
+  return result;
+}
+
 class CounterJob final : public CommitJob {
  public:
   CounterJob(std::string kdd, std::uint32_t counter) : kdd_(std::move(kdd)), counter_(counter) {}
-  void apply(sqlite::Connection& c, BatchState&) override {
-    result = {};
-    {
-      auto st = c.prepare("SELECT last FROM card_counters WHERE kdd = ?1", "check sequence counter");
-      st.bind(1, kdd_);
-      if (st.step()) result.previous = static_cast<std::uint32_t>(st.int64(0));
-    }
-    if (result.previous) {
-      if (counter_ == *result.previous) result.anomaly = CounterAnomaly::Repeated;
-      if (counter_ < *result.previous) result.anomaly = CounterAnomaly::Backwards;
-    }
-    auto st = c.prepare(
-        "INSERT INTO card_counters (kdd, last, highest, anomalies, updated) VALUES (?1, ?2, ?2, ?3, ?4)"
-        " ON CONFLICT (kdd) DO UPDATE SET last = excluded.last, highest = max(highest, excluded.last),"
-        " anomalies = anomalies + excluded.anomalies, updated = excluded.updated",
-        "record sequence counter");
-    st.bind(1, kdd_)
-        .bind(2, static_cast<std::int64_t>(counter_))
-        .bind(3, result.anomaly == CounterAnomaly::None ? 0 : 1)
-        .bind(4, format_timestamp(now_utc()))
-        .run();
-  }
+  void apply(sqlite::Connection& c, BatchState&) override { result = check_and_record_counter(c, kdd_, counter_); }
   CounterCheck result;
 
  private:
   std::string kdd_;
   std::uint32_t counter_;
+};
+
+// The counter and the release record in the batch's transaction (Store::record_release).
+class ReleaseJob final : public CommitJob {
+ public:
+  using Complete = std::function<bool(const CounterCheck&, AuditRecord&)>;
+  ReleaseJob(std::string kdd, std::uint32_t counter, AuditRecord record, const Complete& complete)
+      : kdd_(std::move(kdd)), counter_(counter), record_(std::move(record)), complete_(complete) {}
+  void apply(sqlite::Connection& c, BatchState& batch) override {
+    // The job may be retried in a new batch after a rollback: start from the caller's record.
+    result = {};
+    AuditRecord record = record_;
+    result.counter = check_and_record_counter(c, kdd_, counter_);
+    if (!complete_(result.counter, record)) return;
+    const std::string detail = validate::audit_record(record);
+    result.appended = SqliteStore::Impl::insert_audit(c, batch, record, detail);
+  }
+  Store::ReleaseOutcome result;
+
+ private:
+  std::string kdd_;
+  std::uint32_t counter_;
+  AuditRecord record_;
+  const Complete& complete_;
 };
 
 #define SEKDS_AUDIT_COLUMNS \
@@ -156,6 +185,15 @@ AppendResult SqliteStore::Impl::append(const AuditRecord& record) {
 }
 
 AppendResult SqliteStore::append(const AuditRecord& record) { return impl_->append(record); }
+
+Store::ReleaseOutcome SqliteStore::record_release(gp::ByteView kdd, std::uint32_t counter, AuditRecord record,
+                                                  const std::function<bool(const CounterCheck&, AuditRecord&)>& complete) {
+  validate::kdd(kdd);
+  (void)validate::audit_record(record);  // a bad record fails here, not inside the batch
+  ReleaseJob job(gp::to_hex(kdd), counter, std::move(record), complete);
+  impl_->committer.submit(job);
+  return job.result;
+}
 
 // ---- counters ----
 

@@ -77,6 +77,8 @@ class SqliteStore final : public Store {
   std::optional<CardCounter> find_counter(gp::ByteView kdd) override;
 
   AppendResult append(const AuditRecord& record) override;
+  ReleaseOutcome record_release(gp::ByteView kdd, std::uint32_t counter, AuditRecord record,
+                                const std::function<bool(const CounterCheck&, AuditRecord&)>& complete) override;
   std::optional<AuditEntry> find_release(std::string_view actor, std::string_view request_id,
                                          Timestamp not_before) override;
   std::optional<AuditEntry> find_audit(AuditId seq) override;

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -75,6 +76,19 @@ class Store {
 
   // Audit. append() returns once the record is durable (group commit).
   virtual AppendResult append(const AuditRecord& record) = 0;
+
+  // A key release: the card's counter checked and recorded (as check_and_record) and the
+  // release record appended, in ONE transaction — both durable, or neither (a release that
+  // could not be audited leaves no counter behind to make the TSM's retry look like a replay)
+  // — and one commit instead of two. `complete` runs inside the transaction with the counter
+  // check: it adds the counter details to the record, and returns false to refuse the release
+  // (the counter is still recorded, as an anomaly; nothing is appended; appended is empty).
+  struct ReleaseOutcome {
+    CounterCheck counter;
+    std::optional<AppendResult> appended;
+  };
+  virtual ReleaseOutcome record_release(gp::ByteView kdd, std::uint32_t counter, AuditRecord record,
+                                        const std::function<bool(const CounterCheck&, AuditRecord&)>& complete) = 0;
   // The latest OK release (operation kOpKeyRelease) of (actor, request id) at or after
   // not_before: lets the service answer a retry with the same AuditId.
   virtual std::optional<AuditEntry> find_release(std::string_view actor, std::string_view request_id,

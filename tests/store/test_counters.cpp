@@ -7,6 +7,8 @@
 #include <set>
 #include <thread>
 
+#include <sqlite3.h>
+
 #include "store_errors.h"
 #include "store_fixture.h"
 
@@ -91,6 +93,72 @@ BOOST_AUTO_TEST_CASE(atomic_under_concurrency) {
   const auto stored = f.store->find_counter(kdd);
   BOOST_TEST(predecessors.count(stored->last) == 0u);  // the last one is nobody's predecessor
   BOOST_TEST(stored->highest == 1399u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// record_release: the counter and the release record in one transaction.
+BOOST_AUTO_TEST_SUITE(release_with_counter)
+
+namespace {
+// The completion the key service uses: counter details into the record; refuse anomalies.
+auto completion(bool reject) {
+  return [reject](const CounterCheck& c, AuditRecord& r) {
+    r.detail["counter_seen"] = c.previous.value_or(0);
+    return c.anomaly == CounterAnomaly::None || !reject;
+  };
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(release_and_counter_together) {
+  StoreFixture f;
+  const gp::Bytes kdd = test::sample_kdd(0x01);
+  const auto before = f.store->audit_head().seq;
+  auto done = f.store->record_release(kdd, 5, test::sample_release(), completion(true));
+  BOOST_REQUIRE(done.appended.has_value());
+  BOOST_TEST(done.appended->seq == before + 1);
+  BOOST_TEST(!done.counter.previous);
+  BOOST_TEST(f.store->find_counter(kdd)->last == 5u);
+  auto rec = f.store->find_audit(done.appended->seq);
+  BOOST_REQUIRE(rec.has_value());
+  BOOST_TEST(rec->detail.find("\"counter_seen\":0") != std::string::npos, rec->detail);  // completed inside
+  BOOST_TEST(f.store->verify_audit().ok);
+}
+
+BOOST_AUTO_TEST_CASE(refused_anomaly_records_the_counter_but_no_release) {
+  StoreFixture f;
+  const gp::Bytes kdd = test::sample_kdd(0x01);
+  BOOST_REQUIRE(f.store->record_release(kdd, 5, test::sample_release(), completion(true)).appended);
+  const auto head = f.store->audit_head().seq;
+  auto replayed = f.store->record_release(kdd, 5, test::sample_release(), completion(true));
+  BOOST_TEST(!replayed.appended.has_value());
+  BOOST_TEST(counter_anomaly_name(replayed.counter.anomaly) == std::string("repeated"));
+  BOOST_TEST(f.store->audit_head().seq == head);            // nothing appended
+  BOOST_TEST(f.store->find_counter(kdd)->anomalies == 1u);  // but the anomaly is counted
+  // Flag-only mode: the release goes through, with the anomaly on record.
+  auto flagged = f.store->record_release(kdd, 4, test::sample_release(), completion(false));
+  BOOST_TEST(flagged.appended.has_value());
+  BOOST_TEST(counter_anomaly_name(flagged.counter.anomaly) == std::string("backwards"));
+}
+
+BOOST_AUTO_TEST_CASE(a_release_that_cannot_be_written_leaves_no_counter) {
+  // Before, the counter was committed on its own first: a failed audit append left it behind
+  // and the TSM's retry with the same counter was taken for a replay.
+  SqliteOptions impatient;
+  impatient.busy_timeout_ms = 100;
+  StoreFixture f(impatient);
+  const gp::Bytes kdd = test::sample_kdd(0x01);
+  sqlite3* other = nullptr;
+  BOOST_REQUIRE(sqlite3_open(f.db.c_str(), &other) == SQLITE_OK);
+  BOOST_REQUIRE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+  BOOST_TEST(error_of([&] { f.store->record_release(kdd, 9, test::sample_release(), completion(true)); }) ==
+             StoreErrc::Busy);
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+  BOOST_TEST(!f.store->find_counter(kdd).has_value());
+  auto retry = f.store->record_release(kdd, 9, test::sample_release(), completion(true));
+  BOOST_TEST(retry.appended.has_value());
+  BOOST_TEST(counter_anomaly_name(retry.counter.anomaly) == std::string("none"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
