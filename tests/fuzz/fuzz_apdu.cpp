@@ -11,7 +11,6 @@
 #include <optional>
 
 #include "fuzz_check.h"
-#include "known_bugs.h"
 #include "gp/apdu.h"
 #include "gp/data_objects.h"
 #include "gp/error.h"

@@ -1,20 +1,29 @@
 // fuzz_soap_request: the request path of sekds-server without the network. The input is a
 // request body (or anything a client may send as one); it goes through what the server does
-// with a body, in the same order and with the same limits:
-//   the RequestGuard on the raw bytes as gSOAP receives them (size, DTD, entities, depth,
-//   truncation; Content-Length = the input size), a gSOAP context with the listener's
-//   settings (SOAP_XML_STRICT, keep-alive, maxlevel = max_xml_depth, maxoccurs 1024,
-//   recv_maxlength), soap_begin_recv / envelope / header / body, the generated dispatcher,
-//   soapconv::request_from_soap (WSDL limits), then the card request checks of
-//   service/request_validation.h (parse_card_request, check_card_against_key_set,
-//   request_digest), and the answer serialised (response or fault) into a sink.
-// Invariants: nothing but a status comes out (no exception, no sanitizer report); an operation
-// is reached only when the guard passed the bytes; converted requests satisfy validate();
-// a card request agrees with the request it came from; a WSPing message the server would
-// echo has no control characters.
+// with a request since commit e8bf847, in the same order and with the same limits:
+//   1. the HTTP request (a fixed header, the input as its body, framed by Content-Length or
+//      sent chunked in pieces, as chosen by a hash of the input) is fed in two pieces, as TLS
+//      records would cut it, to the server's HttpRequestReader, which must find it Complete
+//      with the input as its de-chunked body;
+//   2. a gSOAP context with the listener's settings (SOAP_XML_STRICT, keep-alive,
+//      maxlevel = max_xml_depth, maxoccurs 1024, recv_maxlength) reads that request from memory
+//      (frecv); once gSOAP has parsed the HTTP header, the RequestGuard judges the whole
+//      de-chunked body (size, DTD, entities, depth, truncation) and a violation stops gSOAP
+//      with 400 before its XML parser starts (the server's on_parse);
+//   3. otherwise soap_begin_recv / envelope / header / body, the generated dispatcher,
+//      soapconv::request_from_soap (WSDL limits), the card request checks of
+//      service/request_validation.h (parse_card_request, check_card_against_key_set,
+//      request_digest), and the answer serialised (response or fault) into a sink.
+// Invariants: nothing but a status comes out (no exception, no sanitizer report); the reader
+// frames the request it was given; gSOAP receives for its XML parser only bytes of the body the
+// guard judged; a guard violation ends the request with 400 before gSOAP's XML parser runs;
+// an operation is reached only when the guard passed the whole body; converted requests
+// satisfy validate(); a card request agrees with the request it came from; a WSPing message
+// the server would echo has no control characters.
 //
-// The server's own hooks (HTTP header checks, GET, timeouts) are internal to src/service
-// (request.cpp); see README.md for the seam that would let this target run them too.
+// The server's hooks themselves (request.cpp: on_parse, on_recv) are internal to src/service;
+// this target carries a copy of what they do (see README.md for the seam that would let it run
+// them). Its header is fixed: fuzz_http_reader fuzzes the framing.
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -26,8 +35,8 @@
 #include <vector>
 
 #include "fuzz_check.h"
-#include "known_bugs.h"
 #include "service/config.h"
+#include "service/http_request_reader.h"
 #include "service/key_service.h"
 #include "service/request_guard.h"
 #include "service/soap_convert.h"
@@ -41,14 +50,19 @@ namespace {
 using namespace sekds;
 using service::Fault;
 using service::FaultCode;
+using service::HttpRequestReader;
 using service::RequestGuard;
 
+// server_internal.h's kMaxRequestHeader (internal to src/service).
+constexpr std::size_t kMaxRequestHeader = 16384;
+
 struct Input {
-  std::string wire;  // the HTTP request: a fixed header, then the fuzzer's bytes as the body
-  std::size_t pos = 0;
-  std::size_t first_read = 0;  // size of the first read (then as much as gSOAP asks for)
+  const HttpRequestReader* reader = nullptr;
+  std::size_t read_pos = 0;  // how far gSOAP has read reader->request()
   RequestGuard* guard = nullptr;
-  bool in_body = false;  // set once gSOAP has parsed the HTTP header, as in the server
+  bool header_parsed = false;  // gSOAP has parsed the HTTP header: what it reads now is the body
+  std::string received;        // what gSOAP receives after the header (de-chunked by gSOAP)
+  bool operation = false;      // an operation was reached
   int (*http_parse)(struct soap*) = nullptr;
 };
 
@@ -60,43 +74,39 @@ bool trace() {
 
 Input& input_of(struct soap* s) { return *static_cast<Input*>(s->user); }
 
+// The server's on_recv: gSOAP reads the request the reader framed, from memory; 0 at its end.
 std::size_t memory_recv(struct soap* s, char* buf, std::size_t len) {
   Input& in = input_of(s);
-  // The body arrives in two pieces (as TLS records would), cut at a place that depends on its
-  // size: the guard and gSOAP's parser see requests split anywhere.
-  std::size_t n = std::min(len, in.wire.size() - in.pos);
-  if (in.pos == 0) n = std::min(n, in.first_read);
-  std::memcpy(buf, in.wire.data() + in.pos, n);
-  in.pos += n;
+  std::string_view req = in.reader->request();
+  std::size_t n = std::min(len, req.size() - std::min(in.read_pos, req.size()));
+  std::memcpy(buf, req.data() + in.read_pos, n);
+  in.read_pos += n;
   return n;
 }
 
-// The server's on_parse: once gSOAP has read the HTTP header, the bytes it receives are the body.
+// The server's on_parse (the method and path checks cannot fail on this target's header): the
+// guard judges the whole body before the XML parser sees a byte; a violation answers 400.
 int http_parse(struct soap* s) {
   Input& in = input_of(s);
   int rc = in.http_parse(s);
   if (rc != SOAP_OK) return rc;
-  if (s->length > 0 && (s->mode & SOAP_IO) != SOAP_IO_CHUNK) in.guard->expect_length(static_cast<std::size_t>(s->length));
-  in.in_body = true;
+  std::string_view body = in.reader->body();
+  in.guard->expect_length(body.size());
+  const RequestGuard::Violation v = in.guard->feed(body);
+  if (trace()) std::fprintf(stderr, "guard over %zu body bytes: %s\n", body.size(), RequestGuard::name(v));
+  in.header_parsed = true;
+  return v == RequestGuard::Violation::None ? SOAP_OK : 400;
+}
+
+// Only an observer: what gSOAP receives after the header, for its XML parser (the server sets no
+// such hook).
+int observe_recv(struct soap* s, const char* buf, std::size_t len) {
+  Input& in = input_of(s);
+  if (in.header_parsed) in.received.append(buf, len);
   return SOAP_OK;
 }
 
 int sink_send(struct soap*, const char*, std::size_t) { return SOAP_OK; }
-
-// What the server's on_prepare_recv does once the HTTP header is parsed. The server answers a
-// violation with SOAP_EOM, which gSOAP also uses inside soap_peek_element to mean "attribute
-// value longer than the buffer: grow it and read on" -- finding F2 (README.md): a violation
-// seen while gSOAP is in an attribute value makes it allocate without end. Until request.cpp
-// returns another code, the target returns SOAP_LENGTH (what recv_maxlength gives at the same
-// place) unless SEKDS_FUZZ_KNOWN_BUGS=1.
-int guard_recv(struct soap* s, const char* buf, std::size_t len) {
-  Input& in = input_of(s);
-  const bool ok = !in.in_body || in.guard->feed(std::string_view(buf, len)) == RequestGuard::Violation::None;
-  if (trace())
-    std::fprintf(stderr, "recv %zu bytes%s, guard %s\n", len, in.in_body ? "" : " (header)", RequestGuard::name(in.guard->violation()));
-  if (ok) return SOAP_OK;
-  return fuzz::avoid_known_bugs() ? SOAP_LENGTH : SOAP_EOM;
-}
 
 bool is_clean_text(const std::string& s) {
   for (unsigned char c : s)
@@ -200,8 +210,9 @@ class FuzzEndpoint final : public SekdsSoap11Service {
   int begin(const char* operation) {
     Input& in = input_of(soap);
     if (trace()) std::fprintf(stderr, "operation %s (guard: %s)\n", operation, RequestGuard::name(in.guard->violation()));
-    if (!fuzz::is_f3_guard_violation(in.guard->violation() == RequestGuard::Violation::Truncated))
-      FUZZ_CHECK(in.guard->violation() == RequestGuard::Violation::None, "an operation ran on a body the guard refused");
+    FUZZ_CHECK(in.guard->violation() == RequestGuard::Violation::None, "an operation ran on a body the guard refused");
+    FUZZ_CHECK(in.guard->bytes() == in.reader->body().size(), "an operation ran on a body the guard did not judge whole");
+    in.operation = true;
     return SOAP_OK;
   }
   int fault(const Fault& f) { return service::soapconv::set_fault(soap, f); }
@@ -229,36 +240,103 @@ struct Context {
   unsigned max_depth = 0;
 };
 
+std::uint64_t mix(const std::uint8_t* data, std::size_t size) {  // FNV-1a, mixed: framing and cuts
+  std::uint64_t h = 14695981039346656037ull;
+  for (std::size_t i = 0; i < size; ++i) h = (h ^ data[i]) * 1099511628211ull;
+  h ^= h >> 33;  // MurmurHash3's fmix64: FNV's low bits alone are poorly mixed
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  return h;
+}
+
+// The HTTP request a client would send with `body`: Content-Length, or (one input in four)
+// chunked, in up to four chunks cut where the hash says, size lines in upper or lower case.
+std::string http_request(const std::uint8_t* data, std::size_t size, std::uint64_t h, bool& chunked) {
+  std::string wire = "POST /sekds/v1 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml; charset=utf-8\r\n";
+  chunked = (h & 3) == 0;
+  if (!chunked) {
+    wire += "Content-Length: " + std::to_string(size) + "\r\n\r\n";
+    wire.append(reinterpret_cast<const char*>(data), size);
+    return wire;
+  }
+  wire += "Transfer-Encoding: chunked\r\n\r\n";
+  std::vector<std::size_t> cuts{0, size};
+  for (int i = 0; i < 3 && size > 0; ++i) cuts.push_back(static_cast<std::size_t>((h >> (8 + 16 * i)) % size));
+  std::sort(cuts.begin(), cuts.end());
+  cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+  const char* digits = (h & 4) ? "0123456789abcdef" : "0123456789ABCDEF";
+  for (std::size_t i = 0; i + 1 < cuts.size(); ++i) {
+    std::size_t n = cuts[i + 1] - cuts[i];
+    std::string hex;
+    do {
+      hex.insert(hex.begin(), digits[n & 15]);
+      n >>= 4;
+    } while (n);
+    wire += hex + "\r\n";
+    wire.append(reinterpret_cast<const char*>(data) + cuts[i], cuts[i + 1] - cuts[i]);
+    wire += "\r\n";
+  }
+  wire += "0\r\n\r\n";
+  return wire;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static Context ctx;  // one context, reused per request like a connection's
+  static Context ctx;  // one context, reused per request like a pooled one
   struct soap* s = ctx.soap;
+  if (size > ctx.max_body) return -1;  // the reader answers 413 before reading it (fuzz_http_reader)
+
+  // 1. The event loop reads the request to its end.
+  const std::uint64_t h = mix(data, size);
+  bool chunked = false;
+  const std::string wire = http_request(data, size, h, chunked);
+  HttpRequestReader reader(kMaxRequestHeader, ctx.max_body);
+  const std::size_t cut = static_cast<std::size_t>((h >> 5) % (wire.size() + 1));
+  HttpRequestReader::State st = reader.feed(std::string_view(wire).substr(0, cut));
+  if (st == HttpRequestReader::State::NeedMore) st = reader.feed(std::string_view(wire).substr(cut));
+  if (trace())
+    std::fprintf(stderr, "%s request of %zu bytes (cut at %zu): reader state %d\n", chunked ? "chunked" : "Content-Length",
+                 wire.size(), cut, static_cast<int>(st));
+  FUZZ_CHECK(st == HttpRequestReader::State::Complete, "the reader did not frame a well-formed request");
+  FUZZ_CHECK(reader.request() == wire, "the reader's request is not the bytes sent");
+  FUZZ_CHECK(reader.body() == std::string_view(reinterpret_cast<const char*>(data), size),
+             "the reader's de-chunked body is not the body sent");
+
+  // 2-3. A soap context is lent and parses it from memory (the server's serve_one).
   RequestGuard guard(ctx.max_body, ctx.max_depth);
   Input in;
-  in.wire = "POST /sekds/v1 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml; charset=utf-8\r\nContent-Length: " +
-            std::to_string(size) + "\r\n\r\n";
-  const std::size_t header = in.wire.size();
-  in.wire.append(reinterpret_cast<const char*>(data), size);
-  in.first_read = header + static_cast<std::size_t>((std::uint64_t{size} * 2654435761u >> 7) % (size + 1));
+  in.reader = &reader;
   in.guard = &guard;
   in.http_parse = ctx.http_parse;
   s->user = &in;
   s->frecv = memory_recv;
   s->fsend = sink_send;
-  s->fpreparerecv = guard_recv;
   s->fparse = http_parse;
+  s->fpreparerecv = observe_recv;
   s->socket = SOAP_INVALID_SOCKET;
   s->error = SOAP_OK;
   FuzzEndpoint endpoint(s);
 
   soap_begin(s);
-  int err = soap_begin_recv(s) || soap_envelope_begin_in(s) || soap_recv_header(s) || soap_body_begin_in(s) ? s->error
-                                                                                                              : SOAP_OK;
+  int err = soap_begin_recv(s) ? s->error : SOAP_OK;
+  const bool xml_parsed = err == SOAP_OK;  // past soap_begin_recv, gSOAP's XML parser runs
+  if (err == SOAP_OK)
+    err = soap_envelope_begin_in(s) || soap_recv_header(s) || soap_body_begin_in(s) ? s->error : SOAP_OK;
   if (err == SOAP_OK) err = endpoint.dispatch();
-  if (trace()) std::fprintf(stderr, "gSOAP status %d, guard %s\n", err, RequestGuard::name(guard.violation()));
+  if (trace())
+    std::fprintf(stderr, "gSOAP status %d, guard %s, XML %s, %zu body bytes received, operation %s\n", err,
+                 RequestGuard::name(guard.violation()), xml_parsed ? "parsed" : "not parsed", in.received.size(),
+                 in.operation ? "reached" : "not reached");
+  FUZZ_CHECK(in.header_parsed, "gSOAP did not parse the fixed HTTP header");
+  FUZZ_CHECK(guard.bytes() == size, "the guard did not judge the whole body");
+  if (guard.violation() != RequestGuard::Violation::None) {
+    FUZZ_CHECK(err == 400 && !xml_parsed, "gSOAP's XML parser ran on a body the guard refused");
+    FUZZ_CHECK(!in.operation, "an operation ran on a body the guard refused");
+  }
+  FUZZ_CHECK(std::string_view(in.received) == reader.body().substr(0, in.received.size()),
+             "gSOAP received bytes for its parser that are not the body the guard judged");
   if (err != SOAP_OK && err < SOAP_STOP) soap_send_fault(s);  // serialised into the sink
-  FUZZ_CHECK(guard.bytes() <= size, "the guard counted more bytes than were sent");
   s->user = nullptr;
   endpoint.destroy();
   soap_destroy(s);
