@@ -199,4 +199,32 @@ write("fuzz_soap_request", "ping_with_header", envelope(
     b"<SOAP-ENV:Body>", b'<SOAP-ENV:Header><x:Trace xmlns:x="urn:x"><x:a>1</x:a></x:Trace></SOAP-ENV:Header><SOAP-ENV:Body>'))
 write("fuzz_soap_request", "dtd_refused", envelope("<sekds:WSPing><sekds:Message>&a;</sekds:Message></sekds:WSPing>",
                                                   prolog='<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]>'))
+
+# ---- fuzz_http_reader: what a client sends on a connection (the reader's limits in that
+# target: a 512-byte header, a 1,024-byte body) ----
+def http(body=b"", chunked=False, extra=b""):
+    hdr = b"POST /sekds/v1 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml; charset=utf-8\r\n" + extra
+    hdr += b"Transfer-Encoding: chunked\r\n" if chunked else b"Content-Length: %d\r\n" % len(body)
+    return hdr + b"\r\n" + body
+
+
+def chunks(body, sizes, ext=b""):
+    out, at = b"", 0
+    for n in sizes:
+        out += b"%x%s\r\n" % (n, ext) + body[at:at + n] + b"\r\n"
+        at += n
+    return out + b"0\r\n\r\n"
+
+
+ping = envelope("<sekds:WSPing><sekds:Message>hi</sekds:Message></sekds:WSPing>")
+write("fuzz_http_reader", "post_content_length", http(ping))
+write("fuzz_http_reader", "post_chunked", http(chunks(ping, [40, len(ping) - 40]), chunked=True))
+write("fuzz_http_reader", "post_chunked_ext_trailer", http(chunks(ping, [len(ping)], b";a=b")[:-2] + b"X-T: 1\r\n\r\n", chunked=True))
+write("fuzz_http_reader", "pipelined", b"\r\n" + http(ping) + b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" +
+      http(chunks(ping, [1] * 5 + [len(ping) - 5]), chunked=True))
+write("fuzz_http_reader", "expect_continue", http(ping, extra=b"Expect: 100-continue\r\n"))
+write("fuzz_http_reader", "cl_and_te", http(chunks(ping, [len(ping)]), chunked=True, extra=b"Content-Length: 10\r\n"))
+write("fuzz_http_reader", "get_lf_only", b"GET /metrics HTTP/1.1\nHost: x\n\n")
+write("fuzz_http_reader", "body_too_large", http(b"<a>" + b"x" * 1100 + b"</a>"))
+
 print("seeds written under", CORPUS)

@@ -11,7 +11,7 @@
 #   --work DIR   corpus grown by the runs and artifacts (default DIR/fuzz-work); the committed
 #                seeds (tests/fuzz/corpus/<target>) are read, never written
 #   --jobs J     targets run at the same time (default 1; at most 2 on this machine)
-#   TARGET...    a subset of fuzz_tlv fuzz_apdu fuzz_card fuzz_soap_request
+#   TARGET...    a subset of fuzz_tlv fuzz_apdu fuzz_card fuzz_soap_request fuzz_http_reader
 #
 # Long run, in the background, niced (README.md has the figures it gave):
 #   nohup nice -n 19 tests/fuzz/run.sh --runs 10000000 --jobs 2 > build-fuzz/long-run.log 2>&1 &
@@ -24,7 +24,7 @@ WORK=
 SECONDS_PER_TARGET=30
 RUNS=
 JOBS=1
-ALL_TARGETS=(fuzz_tlv fuzz_apdu fuzz_card fuzz_soap_request)
+ALL_TARGETS=(fuzz_tlv fuzz_apdu fuzz_card fuzz_soap_request fuzz_http_reader)
 TARGETS=()
 
 die() { echo "fuzz/run.sh: $*" >&2; exit 2; }
