@@ -61,11 +61,14 @@ def summarise(answer):
     text = body.decode("utf-8", "replace")
     code = re.search(r"<(?:\w+:)?Code>([A-Za-z]+)</", text)
     reason = re.search(r"<(?:\w+:)?(?:faultstring|Text)[^>]*>([^<]*)</", text)
+    message = re.search(r"<(?:\w+:)?Message>([^<]*)</", text)  # WSPing's echo: the operation ran
     if code:
         out["fault"] = code.group(1)
     if reason:
         out["reason"] = reason.group(1)[:200]
-    if not code and not reason:
+    if message and not code:
+        out["echo"] = message.group(1)[:200]
+    if not code and not reason and not message:
         out["body"] = text[:200]
     return out
 
