@@ -9,7 +9,14 @@
 //
 // Framing rules (RFC 9112 §6): Content-Length, or Transfer-Encoding: chunked; both at once, two
 // different lengths, a length that is not a number, or any other transfer coding are refused
-// (request smuggling). No length at all: an empty body.
+// (request smuggling). No length at all: an empty body. Header lines are strict (RFC 9110
+// token names, no control characters, no folding, no blank-looking lines), and gSOAP never
+// parses the raw header: it gets `gsoap_request()`, rebuilt from what this reader understood
+// (request line, the few fields gSOAP needs, Content-Length of the de-chunked body, the body).
+// gSOAP's own header reading is looser (it matches names with '-' as a wildcard, ends the
+// header at a NUL, inflates Content-Encoding): two readers of one request must never disagree
+// on where the body is, or the guard checks one body and gSOAP parses another (finding F4).
+// The raw size of a request is bounded on every feed, framing included (finding F5).
 #pragma once
 
 #include <cstddef>
@@ -26,6 +33,7 @@ class HttpRequestReader {
     BodyTooLarge,    // the declared or received body exceeds max_body: answer 413 now
     HeaderTooLarge,  // no end of header within max_header bytes: answer 431
     Malformed,       // framing that cannot be trusted: answer 400 with error()
+    Unsupported,     // a Content-Encoding other than identity: answer 415
   };
 
   HttpRequestReader(std::size_t max_header, std::size_t max_body) noexcept
@@ -38,8 +46,11 @@ class HttpRequestReader {
 
   // Bytes of the current request received so far (0: nothing yet, e.g. an idle keep-alive).
   bool started() const noexcept { return !buf_.empty(); }
-  // The request as received (header and body, chunked or not): what gSOAP parses.
+  // The request as received (header and body, chunked or not).
   std::string_view request() const noexcept { return std::string_view(buf_).substr(0, end_); }
+  // What gSOAP parses (when Complete): the request line, Host, Content-Type, SOAPAction and
+  // Connection as received, Content-Length of body(), then body().
+  std::string_view gsoap_request() const noexcept { return gsoap_; }
   // The body, de-chunked (for BodyTooLarge: as much as was received).
   std::string_view body() const noexcept { return body_; }
   // The method of the request line ("POST"), once the header is complete.
@@ -56,10 +67,14 @@ class HttpRequestReader {
   bool parse_header(std::string_view header);
   State fail(State s, std::string why);
   State advance_chunked();
+  State complete();
+  std::size_t max_raw() const noexcept { return max_header_ + 2 * max_body_ + 65536; }
 
   std::size_t max_header_, max_body_;
   std::string buf_;   // raw bytes from the start of the current request
   std::string body_;  // de-chunked body
+  std::string kept_;  // header fields passed on to gSOAP
+  std::string gsoap_;
   State state_ = State::NeedMore;
   std::string error_;
   std::string method_;
@@ -75,6 +90,8 @@ class HttpRequestReader {
   Chunk chunk_ = Chunk::Size;
   std::size_t pos_ = 0;        // next raw byte to decode
   std::size_t chunk_left_ = 0;
+  std::size_t trailer_start_ = 0;
+  std::string request_line_;
 };
 
 }  // namespace sekds::service

@@ -171,7 +171,7 @@ int on_post_header(struct soap* s, const char* key, const char* val) {
 // (Connection::reader). 0 at its end: gSOAP never waits on the socket.
 std::size_t on_recv(struct soap* s, char* buf, std::size_t len) {
   Connection* c = conn_of(s);
-  std::string_view req = c->reader.request();
+  std::string_view req = c->reader.gsoap_request();  // rebuilt: never the raw header (F4)
   std::size_t n = std::min(len, req.size() - std::min(c->read_pos, req.size()));
   std::memcpy(buf, req.data() + c->read_pos, n);
   c->read_pos += n;
@@ -413,6 +413,9 @@ After refuse_unread(Connection& c, Unread why) {
       break;
     case Unread::Malformed:
       status = 400, reason = "bad_request", body = "bad request: " + c.reader.error() + "\n";
+      break;
+    case Unread::Unsupported:
+      status = 415, reason = "content_encoding", body = c.reader.error() + "\n";
       break;
   }
   c.ctx.metrics.rejected_requests.with({reason}).inc();

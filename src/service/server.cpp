@@ -572,6 +572,7 @@ struct Server::Impl {
       case State::Complete: after = detail::serve_one(*c); break;
       case State::BodyTooLarge: after = detail::refuse_unread(*c, detail::Unread::BodyTooLarge); break;
       case State::HeaderTooLarge: after = detail::refuse_unread(*c, detail::Unread::HeaderTooLarge); break;
+      case State::Unsupported: after = detail::refuse_unread(*c, detail::Unread::Unsupported); break;
       default: after = detail::refuse_unread(*c, detail::Unread::Malformed); break;
     }
     if (after == detail::After::Close) {

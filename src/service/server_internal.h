@@ -152,7 +152,7 @@ enum class After { Park, Close };
 // Serves the complete request in c.reader (attached connection).
 After serve_one(Connection& c);
 // Answers a request that will not be read to its end, and closes (attached connection).
-enum class Unread { Timeout, BodyTooLarge, HeaderTooLarge, Malformed };
+enum class Unread { Timeout, BodyTooLarge, HeaderTooLarge, Malformed, Unsupported };
 After refuse_unread(Connection& c, Unread why);
 
 // Largest request header accepted (gSOAP's own line limit is 8 KB).

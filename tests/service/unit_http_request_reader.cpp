@@ -139,7 +139,7 @@ BOOST_AUTO_TEST_CASE(untrustworthy_framing_is_malformed) {
            Case{"POST / HTTP/1.1\r\nContent-Length: 0x10\r\n\r\n", "not a decimal"},
            Case{"POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n", "not a decimal"},
            Case{"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "other than chunked"},
-           Case{"POST / HTTP/1.1\r\nno colon here\r\n\r\n", "no name"},
+           Case{"POST / HTTP/1.1\r\nno colon here\r\n\r\n", "token followed by"},
            Case{"NOSPACE\r\n\r\n", "request line"},
            Case{"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "hexadecimal"},
            Case{"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabcd\r\n", "longer than its size"},
@@ -150,6 +150,68 @@ BOOST_AUTO_TEST_CASE(untrustworthy_framing_is_malformed) {
   }
   // the same length twice is fine
   BOOST_TEST((one_shot("POST / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nab") == S::Complete));
+}
+
+BOOST_AUTO_TEST_CASE(gsoap_gets_a_request_rebuilt_from_what_the_reader_understood) {
+  // Fuzz finding F4: gSOAP's header reader is looser (it matches '-' as a wildcard in names),
+  // so a look-alike such as Transfer_Encoding made it de-chunk a body the guard saw raw.
+  const std::string body = "<Envelope>x</Envelope>";
+  HttpRequestReader r(kHeader, kBody);
+  BOOST_TEST((r.feed("POST /sekds/v1 HTTP/1.1\r\nHost: h\r\nContent-Type: text/xml\r\nSOAPAction: \"a\"\r\n"
+                     "Transfer_Encoding: chunked\r\nContent_Encoding: gzip\r\nX-Other: y\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\n\r\n" + body) == S::Complete));
+  BOOST_TEST(r.gsoap_request() == "POST /sekds/v1 HTTP/1.1\r\nHost: h\r\nContent-Type: text/xml\r\nSOAPAction: \"a\"\r\n"
+                                  "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  // chunked: gSOAP gets the de-chunked body with its length, never the chunk framing
+  HttpRequestReader c(kHeader, kBody);
+  BOOST_TEST((c.feed(chunked(body, 5)) == S::Complete));
+  BOOST_TEST(c.gsoap_request() == "POST /sekds/v1 HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+                                      "\r\n\r\n" + body);
+}
+
+BOOST_AUTO_TEST_CASE(header_lines_are_strict) {
+  // F4's other routes: a line of blanks (the reader stopped there, gSOAP read on), a NUL line
+  // (gSOAP stopped there), folding; and compressed bodies (gSOAP inflates them).
+  struct Case {
+    std::string wire;
+    S state;
+    const char* why;
+  };
+  const std::string tail = "Content-Length: 0\r\n\r\n";
+  for (const Case& c : {
+           Case{"POST / HTTP/1.1\r\n   \r\n" + tail, S::Malformed, "folded or blank"},
+           Case{"POST / HTTP/1.1\r\nHost: a\r\n\tfolded\r\n" + tail, S::Malformed, "folded or blank"},
+           Case{std::string("POST / HTTP/1.1\r\n\0X: y\r\n", 25) + tail, S::Malformed, "token"},
+           Case{std::string("POST / HTTP/1.1\r\nX: a\0b\r\n", 25) + tail, S::Malformed, "control character"},
+           Case{"POST / HTTP/1.1\r\nBad Name: v\r\n" + tail, S::Malformed, "token"},
+           Case{"POST / HTTP/1.1\r\nContent-Encoding: gzip\r\n" + tail, S::Unsupported, "gzip"},
+           Case{"POST /a b HTTP/1.1\r\n" + tail, S::Malformed, "request line"},
+           Case{"POST / HTTP/2\r\n" + tail, S::Malformed, "request line"},
+           Case{"POST  / HTTP/1.1\r\n" + tail, S::Malformed, "request line"},
+       }) {
+    HttpRequestReader r(kHeader, kBody);
+    BOOST_TEST((r.feed(c.wire) == c.state), c.wire);
+    BOOST_TEST(r.error().find(c.why) != std::string::npos, r.error());
+  }
+  BOOST_TEST((one_shot("POST / HTTP/1.1\r\nContent-Encoding: identity\r\n" + tail) == S::Complete));
+}
+
+BOOST_AUTO_TEST_CASE(chunk_framing_is_bounded_even_in_complete_lines) {
+  // Fuzz finding F5: complete chunk-size and trailer lines were never bounded.
+  const std::string head = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  HttpRequestReader ext(kHeader, kBody);
+  BOOST_TEST((ext.feed(head + "1;" + std::string(2000, 'e') + "\r\na\r\n") == S::Malformed));
+  HttpRequestReader trailers(kHeader, kBody);
+  S st = trailers.feed(head + "0\r\n");
+  for (int i = 0; i < 200 && st == S::NeedMore; ++i) st = trailers.feed("X-T: " + std::string(20, 't') + "\r\n");
+  BOOST_TEST((st == S::HeaderTooLarge));
+  HttpRequestReader pad(kHeader, kBody);
+  BOOST_TEST((pad.feed(head + "1\r\na   \r\n") == S::Malformed));  // chunk end must be CRLF exactly
+  // Many tiny chunks: the raw request is bounded, framing included.
+  HttpRequestReader tiny(kHeader, kBody);
+  st = tiny.feed(head);
+  for (int i = 0; i < 4000 && st == S::NeedMore; ++i) st = tiny.feed("1;" + std::string(900, 'x') + "\r\na\r\n");
+  BOOST_TEST((st == S::BodyTooLarge));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
