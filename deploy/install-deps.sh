@@ -3,6 +3,19 @@
 # when everything is present it does nothing and needs no network.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+
+# The dev environment, the tests and the demo talk to https://localhost:PORT (the dev server
+# certificate names localhost). A Debian install always has it in /etc/hosts, but a bare
+# debootstrap root (or some containers) has no /etc/hosts at all: add the standard lines.
+ensure_localhost() {
+  getent hosts localhost >/dev/null 2>&1 && return 0
+  local sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo=sudo
+  echo "sekds: 'localhost' does not resolve (no /etc/hosts entry); adding 127.0.0.1 and ::1 localhost to /etc/hosts"
+  printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' | $sudo tee -a /etc/hosts >/dev/null
+}
+ensure_localhost
+
 mapfile -t wanted < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$here/packages.txt" "$@")
 missing=()
 for p in "${wanted[@]}"; do

@@ -117,7 +117,7 @@ BOOST_AUTO_TEST_CASE(url_rejects) {
       {"https://h/" + std::string(gp::SdManagerUrl::kMaxLength - 9, 'a'), "characters"},
   };
   for (const auto& [url, says] : bad)
-    expect_error([&] { gp::SdManagerUrl::from_string(url); }, Errc::InvalidArgument, url, says);
+    expect_error([u = url] { gp::SdManagerUrl::from_string(u); }, Errc::InvalidArgument, url, says);
   const Bytes nonascii = from_hex(to_hex(ascii("https://ttp.example.com/")) + "C3");
   expect_error([&] { gp::SdManagerUrl::parse(nonascii); }, Errc::InvalidArgument, "0xC3", "not printable ASCII");
   expect_error([] { gp::SdManagerUrl::parse(from_hex("5F50 05 6874")); }, Errc::TlvTruncated, "cut 5F50");
@@ -230,7 +230,7 @@ BOOST_AUTO_TEST_CASE(card_recognition_data_rejects) {
       {"7323 06072A864886FC6B01 600B 06092A864886FC6B020202 600B 06092A864886FC6B020202", "appears twice"},
   };
   for (const auto& [hex, says] : bad)
-    expect_error([&] { gp::CardRecognitionData::parse(from_hex(hex)); }, Errc::InvalidArgument, hex, says);
+    expect_error([h = hex] { gp::CardRecognitionData::parse(from_hex(h)); }, Errc::InvalidArgument, hex, says);
   expect_error([] { gp::CardRecognitionData::parse(from_hex("6700")); }, Errc::TlvBadTag, "'67' outside");
   expect_error([] { gp::CardRecognitionData::parse(from_hex("6602 7301")); }, Errc::TlvBadLength, "cut inside");
   expect_error([] { gp::CardRecognitionData::parse(from_hex("660B 7309 06072A864886FC6B01 00")); }, Errc::TlvTrailingData,
