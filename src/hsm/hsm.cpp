@@ -1,5 +1,7 @@
 #include "hsm/hsm.h"
 
+#include <optional>
+
 #include <algorithm>
 #include <shared_mutex>
 
@@ -353,7 +355,7 @@ CK_OBJECT_HANDLE Hsm::find_object(Session& s, CK_OBJECT_CLASS cls, const std::st
   }
   const std::uint64_t epoch = cache_epoch();
   Template t;
-  t.add_ulong(CKA_CLASS, cls).add(CKA_LABEL, std::string_view(label));
+  t.add_ulong(CKA_CLASS, cls).add(CKA_LABEL, std::string_view(label)).add(CKA_TOKEN, true);  // not working copies
   auto found = s.find(t, 2);
   if (found.empty())
     throw HsmError(HsmErrc::ObjectNotFound, "no " + class_name(cls) + " object labelled '" + label + "' on " +
@@ -366,6 +368,45 @@ CK_OBJECT_HANDLE Hsm::find_object(Session& s, CK_OBJECT_CLASS cls, const std::st
   return found.front();
 }
 
+CK_OBJECT_HANDLE Hsm::find_working_copy(Session& s, CK_OBJECT_CLASS cls, const std::string& label) {
+  const std::string key = std::to_string(cls) + ":" + label;
+  const auto now = std::chrono::steady_clock::now();
+  std::optional<WorkingCopy> cached;
+  {
+    std::lock_guard lk(cache_mu_);
+    if (auto it = copies_.find(key); it != copies_.end()) {
+      if (now - it->second.checked < kWorkingCopyRecheck) return it->second.copy;
+      cached = it->second;
+      it->second.checked = now;  // one thread re-checks; the others keep going meanwhile
+    }
+  }
+  if (cached) {
+    CK_OBJECT_CLASS c = 0;
+    CK_ATTRIBUTE a{CKA_CLASS, &c, sizeof c};
+    if (s.fn()->C_GetAttributeValue(s.handle(), cached->original, &a, 1) == CKR_OK && c == cls) return cached->copy;
+    forget_handles();  // the original is gone or replaced: look everything up again
+  }
+  const std::uint64_t epoch = cache_epoch();
+  const CK_OBJECT_HANDLE original = find_object(s, cls, label);
+  CK_SESSION_HANDLE anchor;
+  {
+    std::lock_guard sl(state_mu_);
+    anchor = anchor_;
+  }
+  CK_BBOOL no = CK_FALSE;
+  std::string copy_label = label + kWorkingCopySuffix;
+  CK_ATTRIBUTE tmpl[] = {{CKA_TOKEN, &no, sizeof no},
+                         {CKA_LABEL, copy_label.data(), static_cast<CK_ULONG>(copy_label.size())}};
+  CK_OBJECT_HANDLE copy = CK_INVALID_HANDLE;
+  // Stale copies (after forget_handles) are not destroyed: another thread may still be using
+  // one; they go with the anchor session at the next reconnect.
+  if (anchor == CK_INVALID_HANDLE || s.fn()->C_CopyObject(anchor, original, tmpl, 2, &copy) != CKR_OK)
+    copy = original;
+  std::lock_guard lk(cache_mu_);
+  if (epoch == cache_epoch()) copies_[key] = WorkingCopy{copy, original, now};
+  return copy;
+}
+
 std::vector<CK_OBJECT_HANDLE> Hsm::find_all(Session& s, const std::string& label) {
   Template t;
   t.add(CKA_LABEL, std::string_view(label));
@@ -375,6 +416,7 @@ std::vector<CK_OBJECT_HANDLE> Hsm::find_all(Session& s, const std::string& label
 void Hsm::forget_handles() {
   std::lock_guard lk(cache_mu_);
   handles_.clear();
+  copies_.clear();
   cache_epoch_.fetch_add(1, std::memory_order_acq_rel);
 }
 

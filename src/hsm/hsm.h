@@ -98,6 +98,17 @@ class Hsm {
   // The handle of the one object of `cls` labelled `label`, cached until the next reconnect
   // or forget_handles(). Throws HsmError(ObjectNotFound) / (InvalidArgument) if several.
   CK_OBJECT_HANDLE find_object(Session& s, CK_OBJECT_CLASS cls, const std::string& label);
+  // For hot paths: a session-object copy (C_CopyObject, CKA_TOKEN false, made on the anchor
+  // session so that it lives until the next reconnect) of that object, cached like its handle.
+  // SoftHSM's file store re-reads a token object's file (open, lock, read) on every use — 18
+  // file opens per key release, a third of the server's CPU; a session copy lives in memory.
+  // The copy keeps every attribute (sensitive, never extractable, usage flags), so nothing is
+  // weakened. An object that may not be copied (CKA_COPYABLE false) is used as it is. The
+  // original is looked at again every kWorkingCopyRecheck: an object destroyed on the token (by
+  // sekds-admin in another process), or a token gone, stops being used within that time.
+  CK_OBJECT_HANDLE find_working_copy(Session& s, CK_OBJECT_CLASS cls, const std::string& label);
+  static constexpr std::chrono::milliseconds kWorkingCopyRecheck{250};
+  static constexpr const char* kWorkingCopySuffix = " [working copy]";  // CKA_LABEL of a copy
   // Uncached: every object carrying the label, any class.
   std::vector<CK_OBJECT_HANDLE> find_all(Session& s, const std::string& label);
   bool label_exists(Session& s, const std::string& label) { return !find_all(s, label).empty(); }
@@ -162,6 +173,11 @@ class Hsm {
   // Handle cache: "<class>:<label>" -> handle.
   std::mutex cache_mu_;
   std::unordered_map<std::string, CK_OBJECT_HANDLE> handles_;
+  struct WorkingCopy {
+    CK_OBJECT_HANDLE copy, original;
+    std::chrono::steady_clock::time_point checked;
+  };
+  std::unordered_map<std::string, WorkingCopy> copies_;  // by "<class>:<label>" 
   std::atomic<std::uint64_t> cache_epoch_{1};
 };
 

@@ -75,7 +75,7 @@ std::shared_ptr<const KeyRelease::MasterInfo> KeyRelease::master_info(Session& s
   }
   auto m = std::make_shared<MasterInfo>();
   m->label = label;
-  m->handle = hsm_.find_object(s, CKO_SECRET_KEY, label);
+  m->handle = hsm_.find_working_copy(s, CKO_SECRET_KEY, label);
   const CK_ULONG kt = s.get_ulong(m->handle, CKA_KEY_TYPE);
   if (kt == CKK_DES2 || kt == CKK_DES3) {
     m->des = true;
@@ -207,7 +207,7 @@ ReleasedKeys KeyRelease::derive_and_wrap(const MasterKeyRef& masters, const gp::
     bad("DES3 card keys are only released by method none");
   check_kcv_alg(card_key_type, kcv_alg);
   return hsm_.with_session("derive and wrap", [&](Session& s) {
-    const CK_OBJECT_HANDLE kek = hsm_.find_object(s, CKO_SECRET_KEY, kek_label);
+    const CK_OBJECT_HANDLE kek = hsm_.find_working_copy(s, CKO_SECRET_KEY, kek_label);
     ReleasedKeys out;
     for (gp::KeyRole role : gp::kKeyRoles) {
       auto m = master_info(s, masters.of(role));

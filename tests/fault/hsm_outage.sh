@@ -33,6 +33,9 @@ for n in $(seq 1 "$OUTAGES"); do
   mv "$TOKENS" "$TOKENS.away"
   mv "$DEV/module/libsofthsm2.so" "$DEV/module/libsofthsm2.so.away"
   note "outage $n: token directory and module moved away"
+  # The server works from in-memory copies of the masters and KEKs and looks at the token again
+  # every 250 ms (hsm::Hsm::kWorkingCopyRecheck): the outage is judged from then on.
+  sleep 0.3
   $CLIENT load --manifest "$MANIFEST" --port "$PORT" --threads "$THREADS" --seconds "$OUTAGE_S" --pause 0.05 --out "$OUT"
   h=$(health || true)
   mv "$DEV/module/libsofthsm2.so.away" "$DEV/module/libsofthsm2.so"

@@ -144,6 +144,9 @@ BOOST_AUTO_TEST_CASE(token_directory_moved_away_and_back) {
 
   const std::string away = token.dir() + "/tokens.away";
   BOOST_REQUIRE(std::rename(token.tokens_dir().c_str(), away.c_str()) == 0);
+  // The in-memory working copies of the masters and KEK are used until their originals are
+  // looked at again (Hsm::kWorkingCopyRecheck): from then on the token is missed.
+  std::this_thread::sleep_for(hsm::Hsm::kWorkingCopyRecheck + std::chrono::milliseconds(50));
   auto e = expect_hsm_error(call);
   BOOST_TEST(e.unavailable(), e.what());
   BOOST_TEST_MESSAGE("token directory gone: " << e.name() << ": " << e.what());
@@ -197,7 +200,7 @@ BOOST_AUTO_TEST_CASE(outage_under_concurrent_load) {
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   const std::string away = token.dir() + "/tokens.away";
   BOOST_REQUIRE(std::rename(token.tokens_dir().c_str(), away.c_str()) == 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::this_thread::sleep_for(hsm::Hsm::kWorkingCopyRecheck + std::chrono::milliseconds(300));
   BOOST_REQUIRE(std::rename(away.c_str(), token.tokens_dir().c_str()) == 0);
   moved_back = true;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);

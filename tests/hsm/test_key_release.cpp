@@ -73,11 +73,21 @@ void check_release(const hsm::ReleasedKeys& out, const KeySet& ks, const gp::Div
   }
 }
 
+// Session objects other than the Hsm's working copies of masters and KEKs (Hsm::find_working_copy).
 std::size_t session_objects(hsm::Hsm& h) {
   return h.with_session("count", [&](hsm::Session& s) {
     hsm::Template t;
     t.add(CKA_TOKEN, false);
-    return s.find(t, 64).size();
+    std::size_t n = 0;
+    for (CK_OBJECT_HANDLE o : s.find(t, 64)) {
+      char label[256] = {};
+      CK_ATTRIBUTE a{CKA_LABEL, label, sizeof label - 1};
+      const bool labelled = s.fn()->C_GetAttributeValue(s.handle(), o, &a, 1) == CKR_OK;
+      const std::string l(label, labelled ? a.ulValueLen : 0);
+      const std::string suffix = hsm::Hsm::kWorkingCopySuffix;
+      if (l.size() < suffix.size() || l.compare(l.size() - suffix.size(), suffix.size(), suffix) != 0) ++n;
+    }
+    return n;
   });
 }
 
