@@ -7,7 +7,8 @@
 //                 [--idle N] [--server-pid PID]
 //
 // Modes: keepalive — N connections kept open, one thread each; new — a new connection per
-// request with a full TLS handshake (a fresh client: nothing resumed); resumed — a new TCP
+// request with a full TLS handshake (nothing resumed; the client's certificate, key and CA are
+// loaded once, as openssl s_time -new does, so the client's own set-up is not what is timed); resumed — a new TCP
 // connection per request, TLS session resumed.
 // --rate R (requests/s over all connections) makes the load open-loop: each connection sends on
 // its own schedule (a random phase, then every connections/R seconds). Latency counts from the
@@ -105,7 +106,7 @@ service::GetKeysRequest next_request(const Setup& s, std::mt19937_64& rng) {
 // One request of the scenario on `c` (created or replaced as the mode says). Returns the error
 // name, or "" when the answer was the expected one.
 std::string one_request(const Setup& s, std::unique_ptr<service::Client>& c, std::mt19937_64& rng) {
-  if (s.mode == "new" || !c) c = std::make_unique<service::Client>(s.client);
+  if (!c) c = std::make_unique<service::Client>(s.client);
   std::string err;
   if (s.op == "ping") {
     auto r = c->ping(s.payload);
@@ -121,7 +122,7 @@ std::string one_request(const Setup& s, std::unique_ptr<service::Client>& c, std
     else if (auto* t = std::get_if<service::TransportError>(&r)) err = error_name(*t);
   }
   if (err.rfind("transport:", 0) == 0) c.reset();  // start over on a fresh connection
-  else if (s.mode == "new") c.reset();              // drop it: the next request handshakes in full
+  else if (s.mode == "new") c->disconnect(false);   // the next request handshakes in full
   else if (s.mode == "resumed") c->disconnect();    // the next request resumes the TLS session
   return err;
 }
@@ -285,7 +286,7 @@ int main(int argc, char** argv) {
         ThreadResult& r = results[static_cast<std::size_t>(i)];
         std::mt19937_64 rng(std::random_device{}() ^ (static_cast<std::uint64_t>(i) << 32));
         std::unique_ptr<service::Client> c;
-        if (s.mode != "new") c = std::make_unique<service::Client>(s.client);
+        c = std::make_unique<service::Client>(s.client);
         ++ready;
         while (ready.load() < connections) std::this_thread::sleep_for(std::chrono::milliseconds(1));
         // Open loop: a random phase, then one request every `interval`.

@@ -157,10 +157,15 @@ Client& Client::operator=(Client&&) noexcept = default;
 
 const ClientOptions& Client::options() const noexcept { return impl_->opts; }
 
-void Client::disconnect() {
+void Client::disconnect(bool keep_tls_session) {
   // A graceful close: gSOAP keeps the TLS session, so the next call resumes it.
-  impl_->proxy.soap->keep_alive = 0;
-  soap_closesock(impl_->proxy.soap);
+  struct soap* s = impl_->proxy.soap;
+  s->keep_alive = 0;
+  soap_closesock(s);
+  if (!keep_tls_session && s->session) {
+    SSL_SESSION_free(s->session);
+    s->session = nullptr;
+  }
 }
 
 Result<std::string> Client::ping(std::string_view message) {

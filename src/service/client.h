@@ -69,9 +69,9 @@ class Client {
   Result<GetKeysResponse> get_diversified_keys(const GetKeysRequest& request);
   Result<std::vector<KekInfo>> get_kek_info();
 
-  // Closes the kept-alive connection gracefully (the next call reconnects and resumes the
-  // TLS session).
-  void disconnect();
+  // Closes the kept-alive connection gracefully. The next call reconnects and resumes the TLS
+  // session, or, with keep_tls_session false, makes a full handshake (credentials stay loaded).
+  void disconnect(bool keep_tls_session = true);
   const ClientOptions& options() const noexcept;
 
  private:

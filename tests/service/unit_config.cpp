@@ -30,7 +30,7 @@ BOOST_AUTO_TEST_SUITE(config)
 BOOST_AUTO_TEST_CASE(defaults_and_paths) {
   ServerConfig c = parse_config(kTls, "/etc/sekds/server.toml");
   BOOST_TEST(c.port == 8443);
-  BOOST_TEST(c.workers == 4u);
+  BOOST_TEST(c.workers == 16u);
   BOOST_TEST(c.max_message_size == 65536u);
   BOOST_TEST(c.max_xml_depth == 32u);
   BOOST_TEST(c.tls.min_version == "1.2");
