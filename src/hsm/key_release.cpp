@@ -63,6 +63,9 @@ void KeyRelease::forget() {
 }
 
 std::shared_ptr<const KeyRelease::MasterInfo> KeyRelease::master_info(Session& s, const std::string& label) {
+  // Through the Hsm's working-copy cache on every use: its periodic look at the original on the
+  // token notices a master destroyed or replaced there (the epoch moves, the handle changes).
+  const CK_OBJECT_HANDLE current = hsm_.find_working_copy(s, CKO_SECRET_KEY, label);
   const std::uint64_t epoch = hsm_.cache_epoch();
   {
     std::lock_guard lk(mu_);
@@ -71,11 +74,11 @@ std::shared_ptr<const KeyRelease::MasterInfo> KeyRelease::master_info(Session& s
       chain_cache_.clear();
       epoch_ = epoch;
     }
-    if (auto it = masters_.find(label); it != masters_.end()) return it->second;
+    if (auto it = masters_.find(label); it != masters_.end() && it->second->handle == current) return it->second;
   }
   auto m = std::make_shared<MasterInfo>();
   m->label = label;
-  m->handle = hsm_.find_working_copy(s, CKO_SECRET_KEY, label);
+  m->handle = current;
   const CK_ULONG kt = s.get_ulong(m->handle, CKA_KEY_TYPE);
   if (kt == CKK_DES2 || kt == CKK_DES3) {
     m->des = true;

@@ -243,6 +243,31 @@ BOOST_AUTO_TEST_CASE(objects_made_and_removed_by_another_process_are_seen) {
   BOOST_TEST(h->status().connects == 1u);  // no reconnect was needed
 }
 
+BOOST_AUTO_TEST_CASE(a_master_destroyed_by_another_process_stops_being_used) {
+  // Releases work from in-memory working copies; the original on the token is looked at again
+  // every kWorkingCopyRecheck, so a master destroyed elsewhere is no longer released from.
+  make_kek("sekds/kek/tsm1/1", gp::from_hex("000102030405060708090A0B0C0D0E0F"));
+  auto h = open();
+  hsm::MasterKeyStore(*h).generate({"issuerM", 1, gp::KeyType::Aes128, true, gp::DiversificationMethod::Kdf3});
+  hsm::KeyRelease release(*h);
+  const auto scheme = gp::DiversificationScheme::of(gp::DiversificationMethod::Kdf3);
+  const auto ref = hsm::MasterKeyRef::of_key_set("issuerM", 1, true);
+  auto call = [&] {
+    return release.derive_and_wrap(ref, scheme, gp::KeyType::Aes128, gp::KcvAlg::AesGp, gp::Bytes(10, 0x11),
+                                   "sekds/kek/tsm1/1");
+  };
+  (void)call();
+  std::string out;
+  const int rc = test::SoftHsmToken::run({"pkcs11-tool", "--module", test::SoftHsmToken::module_path(), "--token-label",
+                                          token.label(), "--login", "--pin", "env:SEKDS_TEST_P11_PIN", "--delete-object",
+                                          "--type", "secrkey", "--label", ref.of(gp::KeyRole::Enc)},
+                                         &out, {"SEKDS_TEST_P11_PIN=" + token.user_pin()});
+  BOOST_REQUIRE_MESSAGE(rc == 0, out);
+  std::this_thread::sleep_for(hsm::Hsm::kWorkingCopyRecheck + std::chrono::milliseconds(50));
+  auto e = expect_hsm_error(call);
+  BOOST_TEST((e.code() == HsmErrc::ObjectNotFound), e.what());
+}
+
 BOOST_AUTO_TEST_CASE(a_reinitialisation_by_one_hsm_is_absorbed_by_the_other) {
   token.add_token("second");
   auto a = open();
