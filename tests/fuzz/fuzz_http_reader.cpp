@@ -12,12 +12,11 @@
 //    states, and the same requests and bodies when complete (a client cannot change the
 //    outcome by how it cuts its bytes);
 //  - gSOAP agrees on the body: for a POST the reader found complete, gSOAP (with the server's
-//    header refusals) reads request() from memory and de-chunks it itself; what its parser
-//    receives after the header must be the body the guard will judge (reader.body()), or a
-//    prefix of it if gSOAP stops on an error. Otherwise a request smuggles bytes past the
-//    RequestGuard.
-// Findings F4 and F5 (README.md) are stepped around until they are fixed (SEKDS_FUZZ_KNOWN_BUGS=1
-// turns that off); SEKDS_FUZZ_TRACE=1 prints what the reader and gSOAP made of each request.
+//    header refusals) reads gsoap_request() from memory, as the server's on_recv hands it; it
+//    must neither de-chunk nor inflate, and what its parser receives after the header must be
+//    the body the guard will judge (reader.body()), or a prefix of it if gSOAP stops on an
+//    error. Otherwise a request smuggles bytes past the RequestGuard (finding F4, fixed).
+// SEKDS_FUZZ_TRACE=1 prints what the reader and gSOAP made of each request.
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>

@@ -77,7 +77,7 @@ Input& input_of(struct soap* s) { return *static_cast<Input*>(s->user); }
 // The server's on_recv: gSOAP reads the request the reader framed, from memory; 0 at its end.
 std::size_t memory_recv(struct soap* s, char* buf, std::size_t len) {
   Input& in = input_of(s);
-  std::string_view req = in.reader->request();
+  std::string_view req = in.reader->gsoap_request();  // what the server's on_recv hands gSOAP
   std::size_t n = std::min(len, req.size() - std::min(in.read_pos, req.size()));
   std::memcpy(buf, req.data() + in.read_pos, n);
   in.read_pos += n;
