@@ -69,8 +69,8 @@ struct ServerConfig {
   int handshake_timeout_s = 10;  // TLS handshake
   int recv_timeout_s = 5;        // one read may stall this long
   int send_timeout_s = 5;        // one write may stall this long
-  // A whole request (read) or response (write). A client trickling its request holds a worker
-  // this long: messages are at most 64 KiB, so keep it short.
+  // A whole request (read) or response (write). A request is read without holding a worker
+  // (HttpRequestReader in the event loop); past this it is answered 408.
   int request_timeout_s = 10;
   // [limits]
   unsigned max_connections = 256;
