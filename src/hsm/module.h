@@ -49,7 +49,7 @@ class Module {
   void finalize_locked() noexcept;
 
   std::string path_;
-  void* handle_;
+  [[maybe_unused]] void* handle_;  // the dlopen handle: never dlclose'd (see above), kept for debuggers
   CK_FUNCTION_LIST_PTR fn_;
   std::shared_mutex mutex_;
   std::atomic<std::uint64_t> generation_{0};
