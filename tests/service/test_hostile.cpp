@@ -83,6 +83,19 @@ struct HostileFixture {
   }
 };
 
+// A chunked POST of `body` to the service path, in chunks of `piece` bytes.
+std::string chunked_post(const std::string& body, std::size_t piece, const std::string& extra_header = "") {
+  std::string req = "POST /sekds/v1 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\n" +
+                    extra_header + "\r\n";
+  for (std::size_t i = 0; i < body.size(); i += piece) {
+    std::string part = body.substr(i, piece);
+    char len[16];
+    std::snprintf(len, sizeof len, "%zx\r\n", part.size());
+    req += len + part + "\r\n";
+  }
+  return req + "0\r\n\r\n";
+}
+
 std::string ping_body(const std::string& message) { return "<s:WSPing><s:Message>" + message + "</s:Message></s:WSPing>"; }
 
 }  // namespace
@@ -118,30 +131,13 @@ BOOST_AUTO_TEST_CASE(oversize_body_with_content_length) {
 BOOST_AUTO_TEST_CASE(oversize_chunked_body) {
   // No Content-Length: the guard counts the body as it arrives.
   std::string big = soap11_envelope("<s:WSPing><s:Message>x</s:Message></s:WSPing>", "<junk>" + std::string(80000, 'B') + "</junk>");
-  std::string req = "POST /sekds/v1 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\n";
-  for (std::size_t i = 0; i < big.size(); i += 4000) {
-    std::string part = big.substr(i, 4000);
-    char len[16];
-    std::snprintf(len, sizeof len, "%zx\r\n", part.size());
-    req += len + part + "\r\n";
-  }
-  req += "0\r\n\r\n";
-  HttpResponse r = send(req);
+  HttpResponse r = send(chunked_post(big, 4000));
   BOOST_TEST(r.status == 413);
 }
 
 BOOST_AUTO_TEST_CASE(chunked_request_is_served) {
   std::string env = soap11_envelope(ping_body("chunks"));
-  std::string req = "POST /sekds/v1 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\n"
-                    "Connection: close\r\n\r\n";
-  for (std::size_t i = 0; i < env.size(); i += 50) {
-    std::string part = env.substr(i, 50);
-    char len[16];
-    std::snprintf(len, sizeof len, "%zx\r\n", part.size());
-    req += len + part + "\r\n";
-  }
-  req += "0\r\n\r\n";
-  HttpResponse r = send(req);
+  HttpResponse r = send(chunked_post(env, 50, "Connection: close\r\n"));
   BOOST_TEST(r.status == 200, r.raw);
   BOOST_TEST(r.body.find("chunks") != std::string::npos, r.body);
 }
