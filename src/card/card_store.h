@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -53,6 +54,9 @@ class MemoryCardStore final : public CardStore {
   bool ic_serial_exists(ByteView serial) override;
 
   std::size_t writes() const;
+  // Calls `f` with the stored cards under the lock, without copying them (checks that run
+  // after every APDU, such as the fuzz target's store invariant).
+  void inspect(const std::function<void(const std::vector<CardState>&)>& f) const;
   // The next write throws CardStoreError (tests of the 6581 path).
   void fail_next_write();
 

@@ -78,6 +78,11 @@ std::size_t MemoryCardStore::writes() const {
   return writes_;
 }
 
+void MemoryCardStore::inspect(const std::function<void(const std::vector<CardState>&)>& f) const {
+  std::lock_guard lock(m_);
+  f(cards_);
+}
+
 void MemoryCardStore::fail_next_write() {
   std::lock_guard lock(m_);
   fail_next_ = true;

@@ -86,9 +86,19 @@ BOOST_AUTO_TEST_CASE(writes_only_on_state_changes) {
     t.card().reset();
   }
   BOOST_TEST(t.store().writes() == w0);
+  const std::uint32_t counter0 = t.card().state().default_key_set()->counter;
   // SCP03 i=70: one write (the counter) per handshake; GET STATUS in the session writes nothing.
   auto host = t.open(0x03);
   BOOST_TEST(t.store().writes() == w0 + 1);
+  // inspect() shows the stored state in place (the fuzz target's per-APDU check): the new counter.
+  std::size_t inspected = 0;
+  t.store().inspect([&](const std::vector<card::CardState>& stored) {
+    BOOST_REQUIRE(stored.size() == 1u);
+    BOOST_TEST(stored.front().default_key_set()->counter == counter0 + 1);
+    BOOST_TEST(stored.front().default_key_set()->counter == t.card().state().default_key_set()->counter);
+    ++inspected;
+  });
+  BOOST_TEST(inspected == 1u);
   for (int i = 0; i < 10; ++i) t.send_secure(*host, get_status_apdu(0x80, 0x02));
   BOOST_TEST(t.store().writes() == w0 + 1);
 }
