@@ -99,6 +99,32 @@ CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 KERNEL=$(uname -sr)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 say "$STAMP: $CORES cores, ${CPU_MODEL:-unknown CPU}, $KERNEL, load average $LOAD_START"
+# Other processes on the CPU over the last 2 s. Even at nice 19 they distort the figures: the
+# server's threads wake from I/O and wait behind them (measured 2026-11-26: keys on 1 connection,
+# p50 0.85 ms on a quiet machine, 4.0 ms beside nice-19 fuzzers, 1.0 ms with them at SCHED_IDLE).
+BUSY=$($PY - <<'PY'
+import os, time
+def ticks():
+    out = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                st = f.read()
+        except OSError:
+            continue
+        name = st[st.index("(") + 1:st.rindex(")")]
+        fields = st[st.rindex(")") + 2:].split()
+        out[pid] = (name, int(fields[11]) + int(fields[12]), int(fields[16]))
+    return out
+a = ticks(); time.sleep(2); b = ticks()
+hz = os.sysconf("SC_CLK_TCK")
+busy = sorted(((b[p][1] - a[p][1]) / (2.0 * hz), b[p][0], b[p][2], p) for p in b if p in a and p != str(os.getpid()))
+print("; ".join("%s (pid %s, nice %d) %.0f%%" % (n, p, ni, 100 * c) for c, n, ni, p in reversed(busy) if c >= 0.2))
+PY
+)
+[ -z "$BUSY" ] || say "WARNING: other processes are using the CPU, the figures will be low: $BUSY"
 
 # ---- environment ----
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sekds-bench.XXXXXX")
@@ -272,7 +298,8 @@ def load(name):
     return json.load(open(os.path.join(raw, name + ".json")))
 base = "$BASE_CONNS"
 machine = {"cores": int("$CORES"), "cpu_model": """$CPU_MODEL""", "kernel": "$KERNEL",
-           "load_average_start": "$LOAD_START", "load_average_end": "$LOAD_END"}
+           "load_average_start": "$LOAD_START", "load_average_end": "$LOAD_END",
+           "other_busy_processes_at_start": """$BUSY"""}
 run = {"date": "$STAMP", "quick": "$QUICK" == "yes", "server_workers": int("$WORKERS"), "tag": "$TAG",
        "server_binary": "$SERVER_BIN",
        "setup_seconds": float("$SETUP_S"), "seconds_per_figure": float("$T"),
@@ -351,6 +378,8 @@ print("sekds benchmark %s%s%s" % (d["run"]["date"], " (quick)" if d["run"]["quic
       " [%s]" % d["run"]["tag"] if d["run"].get("tag") else ""))
 print("machine: %d cores, %s, %s, load average %s at start (%s at end)" % (m["cores"], m["cpu_model"], m["kernel"],
       m["load_average_start"], m["load_average_end"]))
+if m.get("other_busy_processes_at_start"):
+    print("WARNING: other processes were using the CPU at the start: %s" % m["other_busy_processes_at_start"])
 def mark(v): return "ok  " if v["ok"] else "MISS"
 k = g["keys_vs_min_echo_hsm"]
 print("%s keys / min(echo, HSM ceiling) = %.2f (goal %s)" % (mark(k), k["value"], k["goal"]))

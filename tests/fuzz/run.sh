@@ -19,8 +19,8 @@
 #   TARGET...    a subset of fuzz_tlv fuzz_apdu fuzz_card fuzz_soap_request fuzz_http_reader
 #
 # Long run, in the background, niced (README.md has the figures it gave):
-#   nohup nice -n 19 tests/fuzz/run.sh --runs 10000000 --jobs 2 > build-fuzz/long-run.log 2>&1 &
-#   nohup nice -n 19 tests/fuzz/run.sh --runs 10000000 --workers 2 fuzz_card > build-fuzz/card-run.log 2>&1 &
+#   nohup chrt --idle 0 tests/fuzz/run.sh --runs 10000000 --jobs 2 > build-fuzz/long-run.log 2>&1 &
+#   nohup chrt --idle 0 tests/fuzz/run.sh --runs 10000000 --workers 2 fuzz_card > build-fuzz/card-run.log 2>&1 &
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
