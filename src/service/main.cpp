@@ -137,6 +137,15 @@ int main(int argc, char** argv) {
     keys = release.get();
     registry.callback_gauge("sekds_hsm_connected", "1 while the HSM connection is up",
                             [h = hsm.get()] { return h->status().connected ? 1.0 : 0.0; });
+    // The store's background WAL checkpoints: failures (disk full, say) let the WAL grow until
+    // writers checkpoint themselves at its hard limit, in the request path.
+    registry.callback_gauge("sekds_store_wal_checkpoints", "WAL checkpoints done by the store's own thread",
+                            [s = store.get()] { return static_cast<double>(s->wal_checkpoint_stats().checkpoints); });
+    registry.callback_gauge("sekds_store_wal_checkpoint_failures", "WAL checkpoints that failed (retried)",
+                            [s = store.get()] { return static_cast<double>(s->wal_checkpoint_stats().failures); });
+    registry.callback_gauge(
+        "sekds_store_wal_writer_checkpoints", "WAL checkpoints a committing request had to run (WAL at its hard limit)",
+        [s = store.get()] { return static_cast<double>(s->wal_checkpoint_stats().writer_fallbacks); });
     log_json(spdlog::level::info, {{"event", "key_release_ready"}, {"token", config.hsm->token},
                                    {"store_schema", store->schema_version()},
                                    {"reject_counter_anomaly", config.release.reject_counter_anomaly}});

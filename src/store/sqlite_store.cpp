@@ -38,7 +38,14 @@ std::optional<std::string> opt_time_text(const std::optional<Timestamp>& t) {
 SqliteStore::Impl::Impl(const std::filesystem::path& path, const SqliteOptions& o)
     : options(o),
       pool(sqlite::ConnectionOptions{path.string(), o.read_only, o.busy_timeout_ms, o.max_size_bytes}),
-      committer([this] { return pool.open_connection(); }, &Impl::finish_batch, o.max_batch, o.commit_mode) {}
+      checkpointer(o.read_only ? nullptr : std::make_unique<WalCheckpointer>(pool.options())),
+      committer(
+          [this] {
+            auto c = pool.open_connection();
+            if (checkpointer) checkpointer->attach(*c);  // release commits never run a checkpoint
+            return c;
+          },
+          &Impl::finish_batch, o.max_batch, o.commit_mode) {}
 
 SqliteStore::SqliteStore(const std::filesystem::path& path, const SqliteOptions& options)
     : impl_(std::make_unique<Impl>(path, options)) {
@@ -60,6 +67,10 @@ int SqliteStore::schema_version() {
 }
 
 GroupCommitStats SqliteStore::group_commit_stats() const { return impl_->committer.stats(); }
+
+WalCheckpointStats SqliteStore::wal_checkpoint_stats() const {
+  return impl_->checkpointer ? impl_->checkpointer->stats() : WalCheckpointStats{};
+}
 
 void SqliteStore::flush() { impl_->committer.flush(); }
 

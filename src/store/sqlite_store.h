@@ -17,6 +17,7 @@
 #include "store/group_commit.h"
 #include "store/migrations.h"
 #include "store/store.h"
+#include "store/wal_checkpointer.h"
 
 namespace sekds::store {
 
@@ -44,6 +45,8 @@ class SqliteStore final : public Store {
   static int code_schema_version();
   int schema_version();
   GroupCommitStats group_commit_stats() const;
+  // The background WAL checkpoints (all zero for a read-only store).
+  WalCheckpointStats wal_checkpoint_stats() const;
 
   AuditId add_issuer(const AuditContext& who, const IssuerSpec& spec) override;
   std::optional<Issuer> find_issuer(std::string_view name) override;

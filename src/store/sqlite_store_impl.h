@@ -11,6 +11,7 @@
 #include "store/sqlite_store.h"
 #include "store/store_error.h"
 #include "store/validate.h"
+#include "store/wal_checkpointer.h"
 
 namespace sekds::store {
 
@@ -19,6 +20,8 @@ struct SqliteStore::Impl {
 
   SqliteOptions options;
   sqlite::ConnectionPool pool;
+  // Before the committer: its connection calls into the checkpointer until it is closed.
+  std::unique_ptr<WalCheckpointer> checkpointer;  // none for a read-only store
   GroupCommitter committer;
 
   // Appends `record` (already validated, detail serialised) inside the caller's write
