@@ -30,6 +30,18 @@ void commit_rows(sqlite::Connection& c, int n) {
 // The database file grows only when a checkpoint copies the WAL into it.
 std::uintmax_t db_size(const sqlite::ConnectionOptions& o) { return std::filesystem::file_size(o.path); }
 
+// A database with a table t, a checkpointer, and a writer attached to it (destroyed first).
+struct Wal {
+  Wal(int threshold, int hard_limit) : o(options_for(dir)), cp(o, threshold, hard_limit), writer(o) {
+    writer.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)", "create");
+    cp.attach(writer);
+  }
+  TempDir dir;
+  sqlite::ConnectionOptions o;
+  WalCheckpointer cp;
+  sqlite::Connection writer;
+};
+
 bool wait_for(const std::function<bool()>& ok) {
   for (int i = 0; i < 500 && !ok(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   return ok();
@@ -40,13 +52,9 @@ bool wait_for(const std::function<bool()>& ok) {
 BOOST_AUTO_TEST_SUITE(wal_checkpointer)
 
 BOOST_AUTO_TEST_CASE(the_thread_checkpoints_past_the_threshold) {
-  TempDir dir;
-  const auto o = options_for(dir);
-  WalCheckpointer cp(o, 20, 100000);
-  sqlite::Connection writer(o);
-  writer.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)", "create");
+  Wal w(20, 100000);
+  auto& [dir, o, cp, writer] = w;
   writer.exec("PRAGMA wal_checkpoint(TRUNCATE)", "start from an empty WAL");
-  cp.attach(writer);
   const auto before = db_size(o);
   commit_rows(writer, 10);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -62,12 +70,8 @@ BOOST_AUTO_TEST_CASE(the_thread_checkpoints_past_the_threshold) {
 }
 
 BOOST_AUTO_TEST_CASE(at_the_hard_limit_the_writer_checkpoints_itself) {
-  TempDir dir;
-  const auto o = options_for(dir);
-  WalCheckpointer cp(o, 10, 50);
-  sqlite::Connection writer(o);
-  writer.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)", "create");
-  cp.attach(writer);
+  Wal w(10, 50);
+  auto& [dir, o, cp, writer] = w;
   {
     // A reader on an old snapshot: no checkpoint can copy the frames after it, so the
     // checkpointer's thread cannot bring the WAL down and the writer reaches the hard limit.
