@@ -3,7 +3,7 @@
 # all measured in the same run on the same machine.
 #
 #   bench/run.sh [--quick] [--build-dir DIR] [--no-build] [--keep] [--workers N] [--out DIR]
-#                [--server BIN] [--tag TEXT]
+#                [--server BIN] [--tag TEXT] [--profile]
 #
 # It brings up its own development environment (deploy/dev-env.sh up) in a temporary directory
 # on a free port, restarts its sekds-server with a configuration sized for the run
@@ -13,6 +13,9 @@
 # swept over several loads. --keep leaves the environment (and its server) running and says where.
 # --server BIN measures another sekds-server binary (A/B of a change: the rest from --build-dir);
 # --tag TEXT is stored in the results and the chart title (e.g. which build it was).
+# --profile: after the measured scenarios, `perf record` the server during keys (AES128) and
+# new connections, and print where its CPU goes per request (bench/perf_breakdown.py; Debian
+# package linux-perf). The figures above are measured before, without perf attached.
 #
 # Scenarios (bench/README.md says what each figure means):
 #   rss          1,000 idle mutual-TLS connections (one WSPing each), then 64 keep-alive
@@ -37,10 +40,11 @@ WORKERS=16
 PY=/usr/bin/python3
 SERVER_BIN=""
 TAG=""
+PROFILE=no
 
 die() { echo "bench: $*" >&2; exit 1; }
 say() { echo "bench: $*" >&2; }
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -52,6 +56,7 @@ while [ $# -gt 0 ]; do
     --out) [ $# -ge 2 ] || die "--out needs a value"; OUT=$2; shift 2 ;;
     --server) [ $# -ge 2 ] || die "--server needs a value"; SERVER_BIN=$2; shift 2 ;;
     --tag) [ $# -ge 2 ] || die "--tag needs a value"; TAG=$2; shift 2 ;;
+    --profile) PROFILE=yes; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage; die "unknown argument: $1" ;;
   esac
@@ -62,6 +67,9 @@ case "$WORKERS" in ''|*[!0-9]*) die "--workers must be a number" ;; esac
 command -v openssl >/dev/null || die "openssl not found (Debian package openssl)"
 [ -x "$PY" ] || die "$PY not found (Debian package python3)"
 GNUPLOT=$(command -v gnuplot || true)
+if [ "$PROFILE" = yes ]; then
+  command -v perf >/dev/null || die "--profile needs perf (Debian package linux-perf)"
+fi
 [ -n "$GNUPLOT" ] || say "gnuplot not found: no chart this time (install it: sudo apt-get install gnuplot-nox)"
 
 if [ "$QUICK" = yes ]; then
@@ -284,6 +292,40 @@ say "e2e: bench_tsm_flows, $CARDS cards, $JOBS jobs, goals $GOALS"
 "$BUILD/bench/bench_tsm_flows" --manifest "$MANIFEST" --key-type AES128 --cards "$CARDS" --jobs "$JOBS" \
   --goals "$GOALS" >"$RAW/e2e.json" 2>"$RAW/e2e.err" || { cat "$RAW/e2e.err" >&2; die "bench_tsm_flows failed"; }
 
+# 7. Profiles (--profile), after every measured figure: perf attached to the server slows it.
+#    profile NAME LOADGEN-ARGS...: DWARF call graphs of the server while bench_loadgen runs, the
+#    server's CPU per request from /proc over the same window, the breakdown by stage.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"; }
+profile() {
+  local name=$1; shift
+  local secs; secs=$($PY -c "print(max(2, round(2 * $T)))")
+  "$LOADGEN" --manifest "$MANIFEST" "$@" --seconds "$((secs + 2))" --warmup 0 >"$WORK/profile/$name.load.json" \
+    2>"$WORK/profile/$name.load.err" &
+  local lg=$!
+  sleep 1
+  local c0 r0 c1 r1; c0=$(cpu_ticks); r0=$(date +%s.%N)
+  perf record -q -F 499 --call-graph dwarf,16384 -p "$SERVER_PID" -o "$WORK/profile/$name.data" -- sleep "$secs" \
+    >/dev/null 2>"$WORK/profile/$name.perf.err" || { cat "$WORK/profile/$name.perf.err" >&2; die "perf record failed"; }
+  c1=$(cpu_ticks); r1=$(date +%s.%N)
+  wait "$lg" || { cat "$WORK/profile/$name.load.err" >&2; die "profile $name: bench_loadgen $* failed"; }
+  # requests in the window from the run's rate (the run covers the window with a second either side)
+  local ms; ms=$($PY - "$WORK/profile/$name.load.json" "$c0" "$c1" "$r0" "$r1" "$(getconf CLK_TCK)" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1])); c0, c1, r0, r1, hz = map(float, sys.argv[2:])
+print("%.4f" % (1000 * (c1 - c0) / hz / (j["req_per_s"] * (r1 - r0))))
+PY
+)
+  perf script -F ip,sym,dso -i "$WORK/profile/$name.data" 2>/dev/null |
+    $PY "$REPO/bench/perf_breakdown.py" --name "$name" --cpu-ms-per-request "$ms" --json "$WORK/profile/$name.json" |
+    sed 's/^/bench:   /' >&2
+}
+if [ "$PROFILE" = yes ]; then
+  mkdir -p "$WORK/profile"
+  say "profile: perf record of sekds-server, keys and new connections"
+  profile keys_AES128 --op keys --key-set AES128 --connections "$BASE_CONNS"
+  profile newconn --op ping --mode new --connections "$NEW_CONNS"
+fi
+
 SERVER_MEM_END=$(grep -E '^(VmRSS|VmHWM)' "/proc/$SERVER_PID/status" | tr -s ' \t' ' ' | tr '\n' ';')
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -344,6 +386,10 @@ ratios["rss_1000_connections_mb"] = {"value": round(max(idle_mb, load_mb), 1), "
                                      "load_per_s": rss["req_per_s"]}
 doc = {"machine": machine, "run": run, "goals": ratios, "scenarios": scen, "hsm_ceiling": hsm, "openssl_s_time": s_time,
        "e2e": e2e}
+prof = os.path.join(os.path.dirname(raw), "profile")
+if os.path.isdir(prof):  # --profile: where the server's CPU goes per request
+    doc["profile"] = {f[:-5]: json.load(open(os.path.join(prof, f))) for f in sorted(os.listdir(prof))
+                      if f.endswith(".json") and not f.endswith(".load.json")}
 json.dump(doc, open(result, "w"), indent=1)
 PY
 
@@ -397,6 +443,10 @@ print("%s end to end = %.0f cards/s (goal %s): %s, %d cards, %d jobs" % (mark(c)
 r = g["rss_1000_connections_mb"]
 print("%s server RSS at %d connections = %.1f MB (goal %s MB): %.1f MB before, %.1f MB idle, %.1f MB under load, peak %.1f MB" %
       (mark(r), r["idle_connections"], r["value"], r["goal"], r["before_mb"], r["idle_mb"], r["under_load_mb"], r["hwm_mb"]))
+for name, p in sorted(d.get("profile", {}).items()):
+    print("profile %s: server CPU %.3f ms per request (perf attached), %d samples" % (name, p["cpu_ms_per_request"], p["samples"]))
+    for r in p["stages"]:
+        print("  %5.1f %%  %6.3f ms  %s" % (100 * r["share"], r["cpu_ms_per_request"], r["stage"]))
 print("results: %s" % sys.argv[1])
 if len(sys.argv) > 2 and sys.argv[2]:
     print("chart:   %s" % sys.argv[2])
