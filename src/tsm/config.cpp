@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iterator>
 #include <set>
+#include <stdexcept>
 
 #include <toml++/toml.h>
 
@@ -13,6 +14,7 @@
 #include "tsm/error.h"
 #include "tsm/local_key_source.h"
 #include "tsm/session.h"
+#include "tsm/ttp_url.h"
 
 namespace sekds::tsm {
 namespace {
@@ -59,6 +61,18 @@ std::optional<std::int64_t> get_int(const Ctx& c, const toml::table& t, const st
   if (!v) c.fail(name, "must be an integer");
   if (*v < min || *v > max) c.fail(name, "must be " + std::to_string(min) + ".." + std::to_string(max));
   return *v;
+}
+
+// An https URL (ttp_url.h rules), or a configuration error naming `name`.
+TtpUrl https_url(const Ctx& c, const std::string& name, const std::string& url) {
+  TtpUrl u;
+  try {
+    u = parse_ttp_url(url);
+  } catch (const std::invalid_argument& e) {
+    c.fail(name, e.what());
+  }
+  if (u.scheme != "https") c.fail(name, "must start with https:// (mutual TLS only)");
+  return u;
 }
 
 const toml::table& as_table(const Ctx& c, const toml::node& n, const std::string& name) {
@@ -130,16 +144,24 @@ TsmConfig parse_config(std::string_view text, const fs::path& source) {
   if (const toml::node* n = root.get("ttp")) {
     const toml::array* a = n->as_array();
     if (!a) c.fail("ttp", "must be an array of tables ([[ttp]])");
+    std::vector<TtpUrl> prefixes;
     for (std::size_t i = 0; i < a->size(); ++i) {
       const std::string where = "ttp[" + std::to_string(i) + "]";
       const toml::table& t = as_table(c, *a->get(i), where);
       check_keys(c, t, where, {"url_prefix", "endpoint", "certificate", "private_key", "ca", "kek_index"});
       TtpEndpoint e;
       e.url_prefix = get_string(c, t, where, "url_prefix", true);
-      if (e.url_prefix.rfind("https://", 0) != 0) c.fail(where + ".url_prefix", "must start with https:// (mutual TLS only)");
+      const TtpUrl prefix = https_url(c, where + ".url_prefix", e.url_prefix);
+      if (prefix.has_query) c.fail(where + ".url_prefix", "must not have a query ('?'): it is matched on scheme, host, port and path");
+      // Two entries for the same place would make the choice of certificate depend on their order.
+      for (std::size_t j = 0; j < prefixes.size(); ++j)
+        if (prefixes[j].scheme == prefix.scheme && prefixes[j].host == prefix.host && prefixes[j].port == prefix.port &&
+            prefixes[j].path == prefix.path)
+          c.fail(where + ".url_prefix", "names the same scheme, host, port and path as ttp[" + std::to_string(j) + "].url_prefix");
+      prefixes.push_back(prefix);
       const std::string ep = get_string(c, t, where, "endpoint", false);
       if (!ep.empty()) {
-        if (ep.rfind("https://", 0) != 0) c.fail(where + ".endpoint", "must be an https:// URL");
+        https_url(c, where + ".endpoint", ep);
         e.endpoint = ep;
       }
       e.certificate = c.path(get_string(c, t, where, "certificate", true));

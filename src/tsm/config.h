@@ -7,8 +7,8 @@
 //   connect_timeout = 10           # seconds
 //   recv_timeout = 30              # seconds
 //
-//   [[ttp]]                        # one per TTP; the card's URL picks the longest url_prefix
-//   url_prefix = "https://localhost:8443/"
+//   [[ttp]]                        # one per TTP; the card's URL picks the most specific url_prefix:
+//   url_prefix = "https://localhost:8443/"  # same scheme, host, port; longest path on a '/' boundary
 //   certificate = "tsm1.crt"       # client certificate (PEM)
 //   private_key = "tsm1.key"       # its key (PEM)
 //   ca = "ca.crt"                  # CA the TTP's certificate must chain to

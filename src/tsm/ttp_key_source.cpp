@@ -1,11 +1,14 @@
 #include "tsm/ttp_key_source.h"
 
+#include <stdexcept>
+
 #include "gp/crypto.h"
 #include "gp/kcv.h"
 #include "hsm/error.h"
 #include "hsm/kek.h"
 #include "service/client.h"
 #include "tsm/error.h"
+#include "tsm/ttp_url.h"
 
 namespace sekds::tsm {
 namespace {
@@ -17,9 +20,28 @@ namespace {
 }  // namespace
 
 const TtpEndpoint* match_endpoint(const std::vector<TtpEndpoint>& endpoints, const std::string& url) {
+  TtpUrl card;
+  try {
+    card = parse_ttp_url(url);
+  } catch (const std::invalid_argument&) {
+    return nullptr;  // a URL that does not parse names no TTP
+  }
   const TtpEndpoint* best = nullptr;
-  for (const auto& e : endpoints)
-    if (url.rfind(e.url_prefix, 0) == 0 && (!best || e.url_prefix.size() > best->url_prefix.size())) best = &e;
+  std::size_t best_length = 0;
+  for (const auto& e : endpoints) {
+    TtpUrl prefix;
+    try {
+      prefix = parse_ttp_url(e.url_prefix);
+    } catch (const std::invalid_argument& err) {
+      // parse_config refuses these; an endpoint built in code may still carry one.
+      throw TsmError(TsmErrc::Config, std::string("[[ttp]] url_prefix: ") + err.what());
+    }
+    // Same scheme, host and port: the longest path is the most specific entry.
+    if (url_within(card, prefix) && (!best || prefix.path.size() > best_length)) {
+      best = &e;
+      best_length = prefix.path.size();
+    }
+  }
   return best;
 }
 

@@ -1,7 +1,8 @@
 // Steps 3-5 of the flow: the keys of a card from the TTP its '5F50' URL names.
 //
-// The TTP endpoint is chosen by the longest [[ttp]] url_prefix that the card's URL starts
-// with (its client certificate, key and CA); the request carries KDD, the 'E0' template, the
+// The TTP endpoint is chosen by the most specific [[ttp]] url_prefix the card's URL is
+// within: same scheme, host and port, then the longest path prefix on a segment boundary
+// (ttp_url.h; its client certificate, key and CA); the request carries KDD, the 'E0' template, the
 // counter, the KEK index, the KVN, IIN, CIN, CPLC and a fresh RequestId (a transport error is
 // retried with the SAME RequestId, so the TTP can tell a retry from a new release). Each key
 // is unwrapped with the TSM's copy of the KEK in its own token, and EVERY check value is
@@ -34,7 +35,7 @@ class KekStore;
 namespace sekds::tsm {
 
 struct TtpEndpoint {
-  std::string url_prefix;                 // matched against the card's URL
+  std::string url_prefix;                 // matched against the card's URL (ttp_url.h)
   std::optional<std::string> endpoint;    // override of the URL to call (default: the card's URL)
   std::filesystem::path certificate;      // client certificate (PEM)
   std::filesystem::path private_key;      // its key (PEM)
@@ -50,7 +51,8 @@ struct TtpSettings {
   int recv_timeout_s = 30;
 };
 
-// The endpoint for a URL (longest prefix); nullptr if none matches.
+// The endpoint for a card's URL (url_within, longest path); nullptr if none matches or the
+// URL does not parse. TsmError(Config) for an endpoint whose url_prefix does not parse.
 const TtpEndpoint* match_endpoint(const std::vector<TtpEndpoint>& endpoints, const std::string& url);
 
 class TtpKeySource final : public KeySource {
