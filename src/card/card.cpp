@@ -33,6 +33,11 @@ bool gp_command(std::uint8_t ins) noexcept {
   }
 }
 
+// Card and key management: what changes the keys or the content of the card.
+bool management_command(std::uint8_t ins) noexcept {
+  return ins == gp::kInsPutKey || ins == kInsInstall || ins == kInsLoad || ins == kInsDelete;
+}
+
 bool known_ins(std::uint8_t ins) noexcept { return gp_command(ins) || ins == kInsGetData; }
 
 gp::ResponseApdu sw_only(std::uint16_t sw) { return gp::ResponseApdu{{}, sw}; }
@@ -95,6 +100,14 @@ void Card::close_session() noexcept {
 
 void Card::require_session() const {
   if (!secure_channel_open()) throw SwError(gp::kSwSecurityStatusNotSatisfied, "this command needs a secure channel");
+}
+
+void Card::require_management_level() const {
+  const std::uint8_t need = state_.identity.management_level.byte();
+  // The session stays open: the channel itself is sound, only this command needs more.
+  if ((session_->security_level().byte() & need) != need)
+    throw SwError(gp::kSwSecurityStatusNotSatisfied, "this command needs a session at security level " +
+                                                         state_.identity.management_level.to_string() + " or above");
 }
 
 Bytes Card::transmit(ByteView command) {
@@ -178,6 +191,7 @@ gp::ResponseApdu Card::dispatch(const gp::CommandApdu& c) {
     if (!gp_command(c.ins)) return sw_only(gp::kSwInsNotSupported);
     if (c.cla != gp::kClaGp) return sw_only(gp::kSwClaNotSupported);
     require_session();
+    if (management_command(c.ins)) require_management_level();
     switch (c.ins) {
       case gp::kInsPutKey: return put_key(c);
       case kInsGetStatus: return get_status(c);

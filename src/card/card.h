@@ -70,6 +70,8 @@ class Card {
   gp::ResponseApdu dispatch(const gp::CommandApdu& plain);
   void close_session() noexcept;
   void require_session() const;
+  // SwError(6982) unless the open session's level has every bit of the card's management level.
+  void require_management_level() const;
   // Writes through the store (if any); a storage failure becomes SwError(6581).
   void persist(const std::function<void(CardStore&)>& write);
 

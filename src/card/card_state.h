@@ -103,6 +103,11 @@ struct CardIdentity {
   std::string url;  // GET DATA '5F50' (the TTP)
   gp::Scp scp = gp::Scp::Scp03;
   std::uint8_t i = 0x70;
+  // The lowest security level of a session that may PUT KEY, LOAD, INSTALL or DELETE: every
+  // bit of it must be in the session's level (11 does not satisfy 03). The default, C-MAC,
+  // keeps a level-00 session (authenticated, then plain commands anyone on the line can
+  // alter or inject) from changing keys or content.
+  gp::SecurityLevel management_level = gp::SecurityLevel(gp::SecurityLevel::kCMac);
 };
 
 struct CardState {

@@ -44,6 +44,7 @@ void run(const ListArgs& a) {
                      {"default_kvn", c.default_kvn},
                      {"counter", d ? d->counter : 0},
                      {"key_sets", kvns},
+                     {"management_level", gp::to_hex(Bytes{c.identity.management_level.byte()})},
                      {"url", c.identity.url},
                      {"load_files", c.registry.load_files.size()},
                      {"applications", c.registry.applications.size()}});
@@ -52,12 +53,13 @@ void run(const ListArgs& a) {
     return;
   }
   std::cout << std::left << std::setw(6) << "slot" << std::setw(22) << "KDD" << std::setw(10) << "SCP/i" << std::setw(16)
-            << "KVNs" << std::setw(9) << "counter" << "URL\n";
+            << "KVNs" << std::setw(9) << "counter" << std::setw(6) << "mgmt" << "URL\n";
   for (const auto& c : cards) {
     const KeySet* d = c.default_key_set();
     std::cout << std::left << std::setw(6) << c.slot << std::setw(22) << gp::to_hex(c.identity.kdd) << std::setw(10)
               << (std::string(c.identity.scp == gp::Scp::Scp02 ? "02" : "03") + "/" + gp::to_hex(Bytes{c.identity.i}))
-              << std::setw(16) << kvn_list(c) << std::setw(9) << (d ? d->counter : 0) << c.identity.url << '\n';
+              << std::setw(16) << kvn_list(c) << std::setw(9) << (d ? d->counter : 0) << std::setw(6)
+              << gp::to_hex(Bytes{c.identity.management_level.byte()}) << c.identity.url << '\n';
   }
 }
 
@@ -65,7 +67,7 @@ void run(const ListArgs& a) {
 
 void register_list(CLI::App& app) {
   auto args = std::make_shared<ListArgs>();
-  auto* cmd = app.add_subcommand("list", "list the cards of a grid database (slot, KDD, SCP/i, KVNs, counter, URL; no keys)");
+  auto* cmd = app.add_subcommand("list", "list the cards of a grid database (slot, KDD, SCP/i, KVNs, counter, management level, URL; no keys)");
   cmd->add_option("--db", args->db, "grid database")->required()->check(CLI::ExistingFile);
   cmd->add_flag("--json", args->json, "JSON output");
   cmd->callback([args] { run(*args); });

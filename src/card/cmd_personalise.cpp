@@ -14,7 +14,7 @@ namespace sekds::card {
 namespace {
 
 struct PersonaliseArgs {
-  std::string db, issuer, kvn, scp, i, method, master_key_file, url, key_type;
+  std::string db, issuer, kvn, scp, i, method, master_key_file, url, key_type, management_level = "01";
   std::size_t count = 0;
   bool json = false;
 };
@@ -55,6 +55,7 @@ void run(const PersonaliseArgs& a) {
     if (!p.key_type) throw std::invalid_argument("--key-type: must be DES2, DES3, AES128, AES192 or AES256");
   }
   p.url = a.url;
+  p.management_level = parse_byte(a.management_level, "--management-level", true);
   const gp::SecureBytes master = read_master_key_file(a.master_key_file);
   resolve_profile(p, master);  // every argument checked before the database is touched
   SqliteCardStore store(a.db);
@@ -67,7 +68,8 @@ void run(const PersonaliseArgs& a) {
                               {"cin", gp::to_hex(c.identity.cin)},
                               {"scp", gp::scp_name(c.identity.scp)},
                               {"i", gp::to_hex(Bytes{c.identity.i})},
-                              {"kvn", c.default_kvn}});
+                              {"kvn", c.default_kvn},
+                              {"management_level", gp::to_hex(Bytes{c.identity.management_level.byte()})}});
     std::cout << out.dump(2) << '\n';
     return;
   }
@@ -92,6 +94,10 @@ void register_personalise(CLI::App& app) {
       ->required();
   cmd->add_option("--url", args->url, "TTP URL, GET DATA '5F50'")->required();
   cmd->add_option("--key-type", args->key_type, "DES2, DES3, AES128, AES192 or AES256 (default: from method and master)");
+  cmd->add_option("--management-level", args->management_level,
+                  "lowest security level (hex) of a session that may PUT KEY, LOAD, INSTALL or DELETE: 01 (C-MAC, "
+                  "the default), 03, 11, 13, 33; 00 lets an unMACed session change keys and content")
+      ->capture_default_str();
   cmd->add_flag("--json", args->json, "JSON output");
   cmd->callback([args] { run(*args); });
 }

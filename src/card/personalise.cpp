@@ -56,6 +56,19 @@ PersonalisationProfile resolve_profile(PersonalisationProfile p, ByteView master
   } catch (const gp::GpError& e) {
     bad(std::string("--i: ") + e.what());
   }
+  if (!gp::SecurityLevel::valid(p.management_level))
+    bad("--management-level: " + gp::to_hex(Bytes{p.management_level}) + " is not a security level (00 01 03 11 13 33)");
+  // A level no session can reach would lock the card's keys and content for good.
+  const gp::SecurityLevel level(p.management_level);
+  if (p.scp == gp::Scp::Scp02 && level.r_encryption())
+    bad("--management-level: " + gp::to_hex(Bytes{p.management_level}) + " needs R-ENCRYPTION, which SCP02 does not offer");
+  if (p.scp == gp::Scp::Scp03) {
+    try {
+      gp::check_scp03_level(*p.i, level);
+    } catch (const gp::GpError& e) {
+      bad(std::string("--management-level: ") + e.what());
+    }
+  }
   // The card keys' type follows from the method and the master: DES methods give 2-key 3DES
   // keys, KDF methods and "none" keys as long as the master.
   std::optional<gp::KeyType> derived;
@@ -105,6 +118,7 @@ CardState make_card(const PersonalisationProfile& p, ByteView master, ByteView i
   id.url = p.url;
   id.scp = p.scp;
   id.i = *p.i;
+  id.management_level = gp::SecurityLevel(p.management_level);
   KeySet ks;
   ks.kvn = p.kvn;
   ks.type = *p.key_type;

@@ -25,10 +25,13 @@ struct PersonalisationProfile {
   gp::DiversificationMethod method = gp::DiversificationMethod::None;
   std::optional<gp::KeyType> key_type;    // default: DES2 for SCP02, AES of the master's length for SCP03
   std::string url;
+  // Lowest session level for PUT KEY, LOAD, INSTALL, DELETE (CardIdentity::management_level).
+  std::uint8_t management_level = gp::SecurityLevel::kCMac;
 };
 
 // The profile with its defaults filled in and every field checked against the master key
-// (length fits method and key type, key type fits SCP, i supported, URL valid). Throws
+// (length fits method and key type, key type fits SCP, i supported, URL valid, management
+// level one that SCP and i can open). Throws
 // std::invalid_argument naming the field.
 PersonalisationProfile resolve_profile(PersonalisationProfile profile, ByteView master);
 

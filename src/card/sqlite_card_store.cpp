@@ -5,6 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 #include "gp/cplc.h"
 
@@ -12,7 +15,8 @@ namespace sekds::card {
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 1: the first schema; 2: card.management_level (a card from version 1 gets 01, C-MAC).
+constexpr int kSchemaVersion = 2;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS card (
@@ -26,7 +30,8 @@ CREATE TABLE IF NOT EXISTS card (
   scp           INTEGER NOT NULL,
   i             INTEGER NOT NULL,
   isd_lifecycle INTEGER NOT NULL,
-  default_kvn   INTEGER NOT NULL
+  default_kvn   INTEGER NOT NULL,
+  management_level INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS key_set (
   slot     INTEGER NOT NULL REFERENCES card(slot) ON DELETE CASCADE,
@@ -65,6 +70,58 @@ CREATE TABLE IF NOT EXISTS store_data (
   PRIMARY KEY (slot, seq)
 ) WITHOUT ROWID;
 )sql";
+
+constexpr const char* kMigration2 = "ALTER TABLE card ADD COLUMN management_level INTEGER NOT NULL DEFAULT 1";
+
+std::string mode_text(mode_t m) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
+  return buf;
+}
+
+// The file holds the cards' static keys: a copy readable by other users is a copy of the keys.
+void refuse_shared(const std::string& file, const struct stat& st) {
+  if (!S_ISREG(st.st_mode)) throw CardStoreError("card store " + file + " is not a regular file");
+  if ((st.st_mode & 077) != 0)
+    throw CardStoreError("card store " + file + " has mode " + mode_text(st.st_mode) +
+                         "; group and others must have no access (chmod 600 " + file + ")");
+}
+
+// The database file, created 0600 whatever the umask, or an existing one checked through the
+// same descriptor (no check-then-open race).
+void open_private(const std::string& path) {
+  bool created = true;
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0 && errno == EEXIST) {
+    created = false;
+    fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  }
+  if (fd < 0) throw CardStoreError("card store: cannot open or create " + path + ": " + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  // A umask such as 0277 would otherwise leave it 0400, which SQLite cannot write.
+  if (created && ::fchmod(fd, 0600) != 0)
+    throw CardStoreError("card store: cannot chmod 600 " + path + ": " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw CardStoreError("card store " + path + ": " + std::strerror(errno));
+  refuse_shared(path, st);
+}
+
+// SQLite's -wal and -shm files. SQLite gives new ones the database file's mode, but reuses
+// existing ones (left by a crash, or made by another tool) as they are.
+void check_side_files(const std::string& path) {
+  for (const char* suffix : {"-wal", "-shm"}) {
+    const std::string file = path + suffix;
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) {
+      if (errno == ENOENT) continue;
+      throw CardStoreError("card store " + file + ": " + std::strerror(errno));
+    }
+    refuse_shared(file, st);
+  }
+}
 
 Bytes modules_blob(const std::vector<Bytes>& modules) {
   Bytes out;
@@ -166,10 +223,9 @@ class SqliteCardStore::Transaction {
 };
 
 SqliteCardStore::SqliteCardStore(const std::string& path) : path_(path) {
-  // Create the file 0600 ourselves: it holds key material.
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) throw CardStoreError("card store: cannot open or create " + path);
-  ::close(fd);
+  // Create the file 0600 ourselves (SQLite would use 0644 and the umask): it holds key material.
+  open_private(path);
+  check_side_files(path);
   if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK) {
     const std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -190,11 +246,19 @@ SqliteCardStore::SqliteCardStore(const std::string& path) : path_(path) {
       throw CardStoreError("card store: " + path + " has schema version " + std::to_string(version) +
                            ", newer than this program (" + std::to_string(kSchemaVersion) + ")");
     if (version < kSchemaVersion) {
-      exec("BEGIN IMMEDIATE");
-      exec(kSchema);
-      exec("PRAGMA user_version = 1");
-      exec("COMMIT");
+      Transaction t(*this);
+      {
+        // Read again under the write lock: another process may have migrated meanwhile.
+        Stmt s(*this, "PRAGMA user_version");
+        version = s.step() ? static_cast<int>(s.integer(0)) : 0;
+      }
+      if (version == 0) exec(kSchema);
+      if (version == 1) exec(kMigration2);
+      if (version < kSchemaVersion) exec("PRAGMA user_version = 2");
+      t.commit();
     }
+    // The WAL mode above made them (with the database's mode): check what SQLite now uses.
+    check_side_files(path);
   } catch (...) {
     close();
     throw;
@@ -237,7 +301,9 @@ std::vector<CardState> SqliteCardStore::load_all() {
   std::vector<CardState> cards;
   std::unordered_map<std::int64_t, std::size_t> index;
   {
-    Stmt s(*this, "SELECT slot, kdd, cplc, iin, cin, url, scp, i, isd_lifecycle, default_kvn FROM card ORDER BY slot");
+    Stmt s(*this,
+           "SELECT slot, kdd, cplc, iin, cin, url, scp, i, isd_lifecycle, default_kvn, management_level FROM card "
+           "ORDER BY slot");
     while (s.step()) {
       CardState c;
       c.slot = static_cast<int>(s.integer(0));
@@ -252,6 +318,11 @@ std::vector<CardState> SqliteCardStore::load_all() {
       c.identity.i = static_cast<std::uint8_t>(s.integer(7));
       c.isd_lifecycle = static_cast<std::uint8_t>(s.integer(8));
       c.default_kvn = static_cast<std::uint8_t>(s.integer(9));
+      const auto level = s.integer(10);
+      if (level < 0 || level > 0xFF || !gp::SecurityLevel::valid(static_cast<std::uint8_t>(level)))
+        throw CardStoreError("card store: slot " + std::to_string(c.slot) + " has management level " + std::to_string(level) +
+                             ", which is not a security level");
+      c.identity.management_level = gp::SecurityLevel(static_cast<std::uint8_t>(level));
       index[c.slot] = cards.size();
       cards.push_back(std::move(c));
     }
@@ -319,8 +390,8 @@ void SqliteCardStore::add_cards(std::vector<CardState>& cards) {
       c.slot = static_cast<int>(next++);
       const gp::Cplc cplc = gp::Cplc::parse(c.identity.cplc);
       Stmt s(*this,
-             "INSERT INTO card (slot, kdd, ic_serial, cplc, iin, cin, url, scp, i, isd_lifecycle, default_kvn) "
-             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+             "INSERT INTO card (slot, kdd, ic_serial, cplc, iin, cin, url, scp, i, isd_lifecycle, default_kvn, "
+             "management_level) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
       s.bind(1, c.slot)
           .bind(2, c.identity.kdd)
           .bind(3, cplc.field(gp::CplcField::IcSerialNumber))
@@ -331,7 +402,8 @@ void SqliteCardStore::add_cards(std::vector<CardState>& cards) {
           .bind(8, static_cast<std::int64_t>(c.identity.scp))
           .bind(9, c.identity.i)
           .bind(10, c.isd_lifecycle)
-          .bind(11, c.default_kvn);
+          .bind(11, c.default_kvn)
+          .bind(12, c.identity.management_level.byte());
       s.run();
       write_key_sets(c.slot, c.key_sets, c.default_kvn);
       write_registry(c.slot, c.registry);

@@ -23,6 +23,7 @@ card::PersonalisationProfile profile_for(const CardSpec& s) {
   p.i = s.i;
   p.method = s.method;
   p.url = "https://ttp.example:8443/sekds/v1";
+  p.management_level = s.management_level;
   return card::resolve_profile(p, master_for(s));
 }
 

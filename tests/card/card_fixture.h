@@ -28,6 +28,7 @@ struct CardSpec {
   std::uint8_t i = 0x70;
   std::uint8_t kvn = 0x20;
   gp::DiversificationMethod method = gp::DiversificationMethod::None;
+  std::uint8_t management_level = 0x01;  // the personalisation default
 };
 std::string describe(const CardSpec& s);  // "SCP03 i=70 none"
 

@@ -40,7 +40,8 @@ BOOST_AUTO_TEST_CASE(personalise_list_json) {
   BOOST_REQUIRE(made["cards"].size() == 5u);
   BOOST_TEST(out.find(kMasterHex) == std::string::npos);
   BOOST_REQUIRE(run({"personalise", "--db", db, "--count", "2", "--issuer", "4243", "--kvn", "32", "--scp", "02", "--i", "15",
-                     "--method", "emv", "--master-key-file", key, "--url", "https://ttp.example/sekds/v1"},
+                     "--method", "emv", "--master-key-file", key, "--url", "https://ttp.example/sekds/v1",
+                     "--management-level", "03"},
                     &out) == 0);
   BOOST_TEST(out.find("slots: 6 7") != std::string::npos);
 
@@ -52,11 +53,13 @@ BOOST_AUTO_TEST_CASE(personalise_list_json) {
     BOOST_TEST(listed[i]["scp"] == "SCP03");
     BOOST_TEST(listed[i]["i"] == "70");
     BOOST_TEST(listed[i]["default_kvn"] == 0x30);
+    BOOST_TEST(listed[i]["management_level"] == "01");  // the default: C-MAC
   }
   BOOST_TEST(listed[6]["scp"] == "SCP02");
   BOOST_TEST(listed[6]["i"] == "15");
   BOOST_TEST(listed[6]["key_sets"][0]["kvn"] == 32);
   BOOST_TEST(listed[6]["key_sets"][0]["key_type"] == "DES2");
+  BOOST_TEST(listed[6]["management_level"] == "03");
   BOOST_TEST(out.find("enc") == std::string::npos);  // no keys in the listing
   BOOST_REQUIRE(run({"list", "--db", db}, &out) == 0);
   BOOST_TEST(out.find("0x30(AES128)") != std::string::npos);
@@ -92,6 +95,11 @@ BOOST_AUTO_TEST_CASE(wrong_arguments) {
       {{"--scp", "03", "--method", "kdf3", "--master-key-file", dir.path() + "/none"}, "cannot read"},
       {{"--scp", "03", "--method", "kdf3", "--master-key-file", key, "--i", "0F"}, "--i"},
       {{"--scp", "03", "--method", "kdf3", "--master-key-file", key, "--key-type", "DES2"}, "--key-type"},
+      {{"--scp", "03", "--method", "kdf3", "--master-key-file", key, "--management-level", "07"},
+       "--management-level: 07 is not a security level"},
+      {{"--scp", "03", "--method", "kdf3", "--master-key-file", key, "--i", "00", "--management-level", "13"},
+       "--management-level: security level 13 needs R-MAC"},
+      {{"--scp", "03", "--method", "kdf3", "--master-key-file", key, "--management-level", "x"}, "--management-level"},
   };
   for (const auto& b : table) {
     std::vector<std::string> args = base;
