@@ -122,6 +122,9 @@ Prepared prepare(Context& ctx, const KeySetOptions& o, const char* source) {
   p.hsm.key_type = *type;
   p.hsm.shared = !o.per_role;
   p.hsm.method = *method;
+  // The ceremony records the chaining values of this layout beside the masters.
+  if (!s.kdf_layout.empty())
+    p.hsm.layout = gp::KdfLayout::parse(s.kdf_layout, s.kdf_constants.empty() ? "01,02,03" : s.kdf_constants);
   return p;
 }
 

@@ -1,6 +1,9 @@
 #include "hsm/kek.h"
 
+#include <algorithm>
+
 #include "gp/kcv.h"
+#include "gp/keywrap.h"
 #include "hsm/key_objects.h"
 
 namespace sekds::hsm {
@@ -19,8 +22,14 @@ void refuse_existing(Hsm& hsm, Session& s, const std::string& label) {
     throw HsmError(HsmErrc::ObjectExists, "an object labelled '" + label + "' exists already; labels are never reused");
 }
 
-gp::Bytes wrap_kcv(Session& s, CK_OBJECT_HANDLE kek, bool private_objects) {
-  const gp::Bytes block = gp::kcv_plaintext(gp::KcvAlg::AesGp);
+// The KEK check record (kek.h): "SKK1" | KCV (3) | RFC 3394 wrap of the check key (24).
+constexpr std::uint8_t kCheckMagic[4] = {'S', 'K', 'K', '1'};
+constexpr std::size_t kCheckWrapLength = 24;
+
+gp::Bytes check_key_value() { return gp::Bytes(16, 0xC3); }  // public by design
+
+// The RFC 3394 wrap of the public check key under `kek`, made in the HSM.
+gp::Bytes wrap_check_key(Session& s, CK_OBJECT_HANDLE kek, bool private_objects) {
   Template t;  // no CKA_VALUE_LEN: C_CreateObject takes the length from CKA_VALUE
   t.add_ulong(CKA_CLASS, CKO_SECRET_KEY)
       .add_ulong(CKA_KEY_TYPE, CKK_AES)
@@ -28,14 +37,19 @@ gp::Bytes wrap_kcv(Session& s, CK_OBJECT_HANDLE kek, bool private_objects) {
       .add(CKA_PRIVATE, private_objects)
       .add(CKA_SENSITIVE, false)
       .add(CKA_EXTRACTABLE, true)
-      .add(CKA_VALUE, gp::ByteView(block));
+      .add(CKA_VALUE, gp::ByteView(check_key_value()));
   ScopedObject probe(s, s.create(t));
-  std::uint8_t iv[16] = {};
-  gp::Bytes out = s.wrap(mechanism(CKM_AES_CBC, iv, sizeof iv), kek, probe.get());
+  gp::Bytes out = s.wrap(mechanism(CKM_AES_KEY_WRAP), kek, probe.get());
   probe.destroy();
-  if (out.size() < gp::kKcvLength) throw HsmError(HsmErrc::InvalidArgument, "KCV block too short");
-  out.resize(gp::kKcvLength);
   return out;
+}
+
+Template check_record_match(const std::string& label) {
+  Template t;
+  t.add_ulong(CKA_CLASS, CKO_DATA)
+      .add(CKA_LABEL, std::string_view(label))
+      .add(CKA_APPLICATION, std::string_view(kKekCheckApplication));
+  return t;
 }
 
 }  // namespace
@@ -61,15 +75,31 @@ gp::Bytes KekStore::create_kek(const std::string& label, gp::ByteView value) {
         .add(CKA_SIGN, false)
         .add(CKA_VERIFY, false)
         .add(CKA_DERIVE, false)
+        .add_mechanisms(CKA_ALLOWED_MECHANISMS, {CKM_AES_KEY_WRAP})  // no CBC/ECB: no encryption oracle
         .add(CKA_LABEL, std::string_view(label))
         .add(CKA_ID, std::string_view(label));
     ScopedObject kek(s, materialise_key(s, value, type, attrs, false));
-    gp::Bytes in_hsm = wrap_kcv(s, kek.get(), false);
-    if (in_hsm != expected)
-      throw HsmError(HsmErrc::KcvMismatch, label + ": the KEK in the HSM has KCV " + gp::to_hex(in_hsm) +
-                                               ", expected " + gp::to_hex(expected) + "; nothing was kept");
-    kek.release();  // keep the token object
-    return in_hsm;
+    // The ceremony holds the value: the check wrap it expects is computed here, and the HSM's
+    // KEK must produce the same (nothing but a key wrap leaves the HSM).
+    const gp::Bytes expected_wrap = gp::aes_key_wrap(gp::KeyWrapAlgorithm::Rfc3394, value, check_key_value());
+    if (!gp::equal_ct(wrap_check_key(s, kek.get(), false), expected_wrap))
+      throw HsmError(HsmErrc::KcvMismatch, label + ": the KEK in the HSM does not hold the combined value (KCV " +
+                                               gp::to_hex(expected) + "); nothing was kept");
+    gp::Bytes record(std::begin(kCheckMagic), std::end(kCheckMagic));
+    record.insert(record.end(), expected.begin(), expected.end());
+    record.insert(record.end(), expected_wrap.begin(), expected_wrap.end());
+    Template rt;
+    rt.add_ulong(CKA_CLASS, CKO_DATA)
+        .add(CKA_TOKEN, true)
+        .add(CKA_PRIVATE, false)  // beside the KEK, which an SO session makes public
+        .add(CKA_MODIFIABLE, false)
+        .add(CKA_LABEL, std::string_view(label))
+        .add(CKA_APPLICATION, std::string_view(kKekCheckApplication))
+        .add(CKA_VALUE, gp::ByteView(record));
+    ScopedObject rec(s, s.create(rt));
+    kek.release();  // keep the token objects
+    rec.release();
+    return expected;
   });
   hsm_.forget_handles();
   return kcv;
@@ -80,9 +110,22 @@ gp::Bytes KekStore::kek_kcv(const std::string& label) {
     CK_OBJECT_HANDLE kek = hsm_.find_object(s, CKO_SECRET_KEY, label);
     if (!s.get_bool(kek, CKA_WRAP))
       throw HsmError(HsmErrc::Unsupported, "KEK '" + label +
-                                               "' cannot wrap, so its KCV cannot be computed in the HSM; use the "
+                                               "' cannot wrap, so it cannot be checked in the HSM; use the "
                                                "KCV returned when it was imported");
-    return wrap_kcv(s, kek, hsm_.private_objects());
+    Template match = check_record_match(label);
+    auto found = s.find(match, 2);
+    if (found.size() != 1)
+      throw HsmError(HsmErrc::ObjectNotFound, "KEK '" + label + "' has no check record (" + kKekCheckApplication + ")");
+    const gp::Bytes record = s.get_bytes(found.front(), CKA_VALUE);
+    if (record.size() != 4 + gp::kKcvLength + kCheckWrapLength ||
+        !std::equal(std::begin(kCheckMagic), std::end(kCheckMagic), record.begin()))
+      throw HsmError(HsmErrc::InvalidArgument, "KEK '" + label + "': its check record is malformed");
+    const gp::ByteView kcv = gp::ByteView(record).subspan(4, gp::kKcvLength);
+    const gp::ByteView expected_wrap = gp::ByteView(record).subspan(4 + gp::kKcvLength);
+    if (!gp::equal_ct(wrap_check_key(s, kek, hsm_.private_objects()), expected_wrap))
+      throw HsmError(HsmErrc::KcvMismatch, "KEK '" + label + "' in the HSM is not the key its ceremony recorded (KCV " +
+                                               gp::to_hex(kcv) + ")");
+    return gp::Bytes(kcv.begin(), kcv.end());
   });
 }
 
@@ -98,6 +141,7 @@ gp::Bytes KekStore::import_unwrap_kek(const std::string& label, gp::ByteView val
         .add(CKA_EXTRACTABLE, false)
         .add(CKA_WRAP, false)
         .add(CKA_UNWRAP, true)
+        .add_mechanisms(CKA_ALLOWED_MECHANISMS, {CKM_AES_KEY_WRAP})
         .add(CKA_ENCRYPT, false)
         .add(CKA_DECRYPT, false)
         .add(CKA_SIGN, false)

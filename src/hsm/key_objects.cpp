@@ -1,5 +1,6 @@
 #include "hsm/key_objects.h"
 
+#include "gp/crypto.h"
 #include "hsm/error.h"
 
 namespace sekds::hsm {
@@ -78,18 +79,15 @@ CK_OBJECT_HANDLE materialise_key(Session& s, gp::ByteView value, gp::KeyType typ
   gp::SecureBytes data = s.decrypt(mechanism(des ? CKM_DES3_ECB : CKM_AES_ECB), transport.get(), gp::view(padded));
 
   Template full;
-  add_secret_key_type(full, type);
-  CK_ATTRIBUTE* a = attrs.data();
-  for (CK_ULONG i = 0; i < attrs.size(); ++i)
-    full.add(a[i].type, gp::ByteView(static_cast<const std::uint8_t*>(a[i].pValue), a[i].ulValueLen));
+  add_secret_key_type(full, type).append(attrs);
   CK_OBJECT_HANDLE key = s.derive_encrypt_data(
       transport.get(), des ? CKM_DES3_ECB_ENCRYPT_DATA : CKM_AES_ECB_ENCRYPT_DATA, gp::view(data), full);
   transport.destroy();
   return key;
 }
 
-gp::SecureBytes encrypt_public_block(Session& s, CK_OBJECT_HANDLE key, bool des_key, gp::ByteView block,
-                                     bool private_objects) {
+gp::SecureBytes ceremony_encrypt_block(Session& s, CK_OBJECT_HANDLE key, bool des_key, gp::ByteView block,
+                                       bool private_objects) {
   const std::size_t bs = des_key ? 8 : 16;
   if (block.size() != bs)
     throw HsmError(HsmErrc::InvalidArgument, "public block must be " + std::to_string(bs) + " bytes");
@@ -112,14 +110,19 @@ gp::SecureBytes encrypt_public_block(Session& s, CK_OBJECT_HANDLE key, bool des_
   return v;
 }
 
-gp::Bytes derive_kcv(Session& s, CK_OBJECT_HANDLE key, bool des_key, gp::KcvAlg alg, bool private_objects) {
-  if (alg == gp::KcvAlg::AesCmac)
-    throw HsmError(HsmErrc::Unsupported, "an AES-CMAC KCV of a derive-only key is not offered");
-  if ((alg == gp::KcvAlg::Des3Zero) != des_key)
-    throw HsmError(HsmErrc::InvalidArgument, std::string("KCV convention ") + gp::kcv_alg_name(alg) +
-                                                 " does not fit a " + (des_key ? "DES" : "AES") + " key");
-  gp::SecureBytes block = encrypt_public_block(s, key, des_key, gp::kcv_plaintext(alg), private_objects);
-  return gp::Bytes(block.begin(), block.begin() + gp::kKcvLength);
+bool holds_value(Session& s, CK_OBJECT_HANDLE key, gp::KeyType type, gp::ByteView value, bool private_objects) {
+  // A check key C = E_K(P) is derived as a sensitive object and only its KCV leaves the HSM;
+  // the host, which knows K here, computes the same from the value.
+  const bool des = !gp::is_aes(type);
+  const gp::KeyType check_type = des ? gp::KeyType::Des2 : gp::KeyType::Aes128;
+  const gp::KcvAlg alg = gp::gp_kcv_alg(check_type);
+  const gp::Bytes p(16, 0x5A);  // any public block; two DES blocks or one AES block
+  ScopedObject check(s, derive_card_key(s, key, des, p, check_type, alg, private_objects));
+  const gp::Bytes in_hsm = card_key_kcv(s, check.get(), check_type, alg);
+  check.destroy();
+  const gp::SecureBytes c = gp::ecb_encrypt_secure(gp::cipher_of(type), value, p);
+  const gp::Bytes expected = gp::kcv(alg, gp::ByteView(c).first(gp::key_length(check_type)));
+  return gp::equal_ct(in_hsm, expected);
 }
 
 void check_kcv_alg(gp::KeyType type, gp::KcvAlg alg) {

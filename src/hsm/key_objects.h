@@ -38,16 +38,17 @@ Template& add_secret_key_type(Template& t, gp::KeyType type);
 CK_OBJECT_HANDLE materialise_key(Session& s, gp::ByteView value, gp::KeyType type, Template& attrs,
                                  bool private_objects);
 
-// E(key, block) for a PUBLIC block (a KCV plaintext, the CMAC zero block, a fixed KDF prefix):
-// derives a readable GENERIC_SECRET session object with CKM_*_ECB_ENCRYPT_DATA, reads it and
-// destroys it. The result is what a key check value discloses anyway; it works for keys with
-// CKA_DERIVE only (no CKA_ENCRYPT needed on master keys). `block` is 8 bytes (DES) or 16 (AES).
-gp::SecureBytes encrypt_public_block(Session& s, CK_OBJECT_HANDLE key, bool des_key, gp::ByteView block,
-                                     bool private_objects);
+// E(key, block) for a PUBLIC block, read out of the HSM: derives a readable GENERIC_SECRET
+// session object with CKM_*_ECB_ENCRYPT_DATA, reads it and destroys it. This is exactly the
+// readable derivation the key policy forbids at run time (key_policy.h): it is used ONLY by the
+// generation ceremony, once, for the check values it records (ceremony_values.h), and fails on a
+// module that enforces CKA_DERIVE_TEMPLATE. `block` is 8 bytes (DES) or 16 (AES).
+gp::SecureBytes ceremony_encrypt_block(Session& s, CK_OBJECT_HANDLE key, bool des_key, gp::ByteView block,
+                                       bool private_objects);
 
-// KCV of a key that has CKA_DERIVE (via encrypt_public_block). AesCmac is refused (it needs
-// a CMAC, not one block).
-gp::Bytes derive_kcv(Session& s, CK_OBJECT_HANDLE key, bool des_key, gp::KcvAlg alg, bool private_objects);
+// Whether the key object holds `value` (import ceremonies), checked without reading any value
+// derived from it: only the KCV of a sensitive key derived from it leaves the HSM.
+bool holds_value(Session& s, CK_OBJECT_HANDLE key, gp::KeyType type, gp::ByteView value, bool private_objects);
 
 // A card key derived from `master` as a SESSION object with CKM_DES3_ECB_ENCRYPT_DATA (DES
 // master) or CKM_AES_ECB_ENCRYPT_DATA (AES master) over `data`: CKA_SENSITIVE=true,

@@ -1,6 +1,7 @@
 #include "hsm/key_release.h"
 
 #include "gp/crypto.h"
+#include "hsm/ceremony_values.h"
 #include "hsm/key_objects.h"
 #include "hsm/master_keys.h"
 
@@ -20,7 +21,8 @@ struct KeyRelease::MasterInfo {
   CK_OBJECT_HANDLE handle = CK_INVALID_HANDLE;
   gp::KeyType type = gp::KeyType::Aes128;
   bool des = false;
-  gp::SecureBytes k1, k2;        // CMAC subkeys (AES masters)
+  gp::SecureBytes k1, k2;        // CMAC subkeys (AES masters), from the ceremony's L
+  CeremonyValues recorded;       // the chaining values the ceremony recorded
   bool has_direct = false;       // method none: direct-release data present
   gp::SecureBytes direct_data;   // D with E_K(D) = K
 };
@@ -38,20 +40,6 @@ gp::SecureBytes dbl(const gp::SecureBytes& in) {
   return out;
 }
 
-std::size_t kdd_offset(const gp::KdfLayout& layout) {
-  std::size_t off = 0;
-  for (const auto& p : layout.parts) {
-    switch (p.field) {
-      case gp::KdfLayout::Field::Kdd: return off;
-      case gp::KdfLayout::Field::Counter:
-      case gp::KdfLayout::Field::Constant: off += 1; break;
-      case gp::KdfLayout::Field::LengthBits: off += 2; break;
-      case gp::KdfLayout::Field::Literal: off += p.literal.size(); break;
-    }
-  }
-  return off;
-}
-
 [[noreturn]] void bad(const std::string& what) { throw HsmError(HsmErrc::InvalidArgument, what); }
 
 }  // namespace
@@ -59,7 +47,6 @@ std::size_t kdd_offset(const gp::KdfLayout& layout) {
 void KeyRelease::forget() {
   std::lock_guard lk(mu_);
   masters_.clear();
-  chain_cache_.clear();
 }
 
 std::shared_ptr<const KeyRelease::MasterInfo> KeyRelease::master_info(Session& s, const std::string& label) {
@@ -71,7 +58,6 @@ std::shared_ptr<const KeyRelease::MasterInfo> KeyRelease::master_info(Session& s
     std::lock_guard lk(mu_);
     if (epoch_ != epoch) {  // reconnect or replaced objects: handles and derived values are stale
       masters_.clear();
-      chain_cache_.clear();
       epoch_ = epoch;
     }
     if (auto it = masters_.find(label); it != masters_.end() && it->second->handle == current) return it->second;
@@ -87,8 +73,15 @@ std::shared_ptr<const KeyRelease::MasterInfo> KeyRelease::master_info(Session& s
     auto t = gp::aes_type_for_length(s.get_ulong(m->handle, CKA_VALUE_LEN));
     if (!t) bad("master key '" + label + "' has an unsupported AES length");
     m->type = *t;
-    gp::SecureBytes l = encrypt_public_block(s, m->handle, false, gp::Bytes(16, 0), hsm_.private_objects());
-    m->k1 = dbl(l);
+    // The ceremony's record, never a derivation read out now (key_policy.h).
+    auto recorded = load_ceremony_values(s, label);
+    if (!recorded || recorded->l.size() != 16)
+      throw HsmError(HsmErrc::Unsupported, "master '" + label + "' has no ceremony values record (" +
+                                               kCeremonyValuesApplication +
+                                               "): it was made before the key policy recorded them; import or "
+                                               "generate the key set again");
+    m->recorded = std::move(*recorded);
+    m->k1 = dbl(m->recorded.l);
     m->k2 = dbl(m->k1);
   } else {
     bad("object '" + label + "' is not a DES2, DES3 or AES master key");
@@ -107,29 +100,16 @@ std::shared_ptr<const KeyRelease::MasterInfo> KeyRelease::master_info(Session& s
   return m;
 }
 
-gp::SecureBytes KeyRelease::chaining_value(Session& s, const MasterInfo& m, gp::ByteView prefix, bool cacheable) {
-  // prefix = M_1 .. M_j; returns C_j = E_MK(C_{j-1} xor M_j).
-  std::string key;
-  if (cacheable) {
-    key = m.label;
-    key.push_back('\0');
-    key.append(prefix.begin(), prefix.end());
-    std::lock_guard lk(mu_);
-    if (auto it = chain_cache_.find(key); it != chain_cache_.end()) return it->second;
-  }
-  gp::SecureBytes state(16, 0);
-  for (std::size_t off = 0; off < prefix.size(); off += 16) {
-    gp::xor_into(state, prefix.subspan(off, 16));
-    state = encrypt_public_block(s, m.handle, false, gp::view(state), hsm_.private_objects());
-  }
-  if (cacheable) {
-    std::lock_guard lk(mu_);
-    chain_cache_[key] = state;
-  }
-  return state;
+const gp::SecureBytes& KeyRelease::chaining_value(const MasterInfo& m, gp::ByteView prefix) {
+  // prefix = M_1 .. M_{n-1}; C_{n-1} as the ceremony recorded it (ceremony_values.h).
+  if (const gp::SecureBytes* c = m.recorded.chain(prefix)) return *c;
+  throw HsmError(HsmErrc::Unsupported, "master '" + m.label +
+                                           "' has no recorded chaining value for this KDF layout: the key set was "
+                                           "made for another layout, or the layout puts KDD bytes before the last "
+                                           "CMAC block (refused by the key policy)");
 }
 
-gp::SecureBytes KeyRelease::derivation_data(Session& s, const MasterInfo& m, const gp::DiversificationScheme& scheme,
+gp::SecureBytes KeyRelease::derivation_data(const MasterInfo& m, const gp::DiversificationScheme& scheme,
                                             gp::KeyType card_key_type, gp::ByteView kdd, gp::KeyRole role) {
   switch (scheme.method) {
     case DiversificationMethod::Visa2:
@@ -151,15 +131,14 @@ gp::SecureBytes KeyRelease::derivation_data(Session& s, const MasterInfo& m, con
             gp::key_type_name(m.type) + ", not " + gp::key_type_name(card_key_type));
       const std::size_t len = gp::key_length(m.type);
       const auto bits = static_cast<std::uint16_t>(len * 8);
-      const std::size_t kdd_at = kdd_offset(scheme.layout);
       gp::SecureBytes data;
       for (std::uint8_t i = 1; data.size() < len; ++i) {
         const gp::Bytes msg = scheme.layout.input(kdd, role, i, bits);
         const std::size_t n = msg.empty() ? 1 : (msg.size() + 15) / 16;
         const std::size_t last_at = (n - 1) * 16;
-        // Chaining value before the last block; cached when the prefix holds no KDD byte.
+        // Chaining value before the last block, recorded by the ceremony.
         gp::SecureBytes block = last_at == 0 ? gp::SecureBytes(16, 0)
-                                             : chaining_value(s, m, gp::ByteView(msg).first(last_at), last_at <= kdd_at);
+                                             : chaining_value(m, gp::ByteView(msg).first(last_at));
         gp::SecureBytes last(msg.begin() + static_cast<std::ptrdiff_t>(last_at), msg.end());
         if (last.size() == 16) {
           gp::xor_into(last, gp::view(m.k1));
@@ -190,7 +169,7 @@ WrappedKey KeyRelease::release_one(Session& s, const MasterInfo& m, const gp::Di
                                    gp::KeyRole role, CK_OBJECT_HANDLE kek) {
   CK_OBJECT_HANDLE h;
   {
-    gp::SecureBytes data = derivation_data(s, m, scheme, card_key_type, kdd, role);
+    gp::SecureBytes data = derivation_data(m, scheme, card_key_type, kdd, role);
     h = derive_card_key(s, m.handle, m.des, gp::view(data), card_key_type, kcv_alg, hsm_.private_objects());
   }
   ScopedObject key(s, h);

@@ -9,14 +9,14 @@
 //       CMAC(MK, M) = E_MK(C_{n-1} xor M_n*),   C_0 = 0,  C_j = E_MK(C_{j-1} xor M_j).
 //   The LAST encryption — the one that yields key material — always happens inside the HSM:
 //   one C_DeriveKey(CKM_AES_ECB_ENCRYPT_DATA) over (C_{n-1} ^ M_n*)_1 || (..)_2 gives the whole
-//   16/24/32-byte card key as a session object. K1/K2 come from L = E_MK(0^128), computed once
-//   per master with a readable derived object (encrypt_public_block) and cached in SecureBytes.
-//   Single-block layouts (KDF3: 16-byte input) need nothing else. For multi-block layouts the
-//   chaining values C_j (j < n) are also obtained with encrypt_public_block; those of blocks
-//   that do not contain the KDD (the standard SCP03 layout's first block: constants, L, i) are
-//   cached per master, so the standard SCP03 layout costs the same as KDF3. The chaining
-//   values and masks are not keys (the card key needs one more encryption under MK) but they
-//   are still held in SecureBytes, wiped, and never logged.
+//   16/24/32-byte card key as a session object. K1/K2 come from L = E_MK(0^128) and, for
+//   multi-block layouts, C_{n-1} from the prefix M_1..M_{n-1}; both were RECORDED by the
+//   ceremony that made the master (ceremony_values.h) — a release never derives a readable
+//   value from a master (key_policy.h says why). So a layout must keep the KDD in its last
+//   block (the standard SCP03 layout does: constants, L, i, then KDD); the ceremony refuses
+//   one that does not. Single-block layouts (KDF3: 16-byte input) need only K1/K2. The masks
+//   are not keys (the card key needs one more encryption under MK) but they are still held in
+//   SecureBytes, wiped, and never logged.
 //   This replaces the "C_Sign(CKM_AES_CMAC) then C_CreateObject" route: the master needs no
 //   CKA_SIGN, and the card key never exists in host memory.
 // - none: the card key is the master itself, released through its direct-release data
@@ -60,14 +60,15 @@ class KeyRelease {
                                gp::KeyType card_key_type, gp::KcvAlg kcv_alg, gp::ByteView kdd,
                                const std::string& kek_label);
 
-  // Drops the cached per-master values (CMAC subkeys, prefix chaining values, handles).
+  // Drops the cached per-master values (the ceremony's record, CMAC subkeys, handles).
   void forget();
 
  private:
   struct MasterInfo;
   std::shared_ptr<const MasterInfo> master_info(Session& s, const std::string& label);
-  gp::SecureBytes chaining_value(Session& s, const MasterInfo& m, gp::ByteView prefix, bool cacheable);
-  gp::SecureBytes derivation_data(Session& s, const MasterInfo& m, const gp::DiversificationScheme& scheme,
+  static const gp::SecureBytes& chaining_value(const MasterInfo& m, gp::ByteView prefix);
+  // Pure: everything it needs from the master was recorded by the ceremony.
+  static gp::SecureBytes derivation_data(const MasterInfo& m, const gp::DiversificationScheme& scheme,
                                   gp::KeyType card_key_type, gp::ByteView kdd, gp::KeyRole role);
   WrappedKey release_one(Session& s, const MasterInfo& m, const gp::DiversificationScheme& scheme,
                          gp::KeyType card_key_type, gp::KcvAlg kcv_alg, gp::ByteView kdd, gp::KeyRole role,
@@ -77,7 +78,6 @@ class KeyRelease {
   std::mutex mu_;
   std::uint64_t epoch_ = 0;
   std::unordered_map<std::string, std::shared_ptr<const MasterInfo>> masters_;
-  std::unordered_map<std::string, gp::SecureBytes> chain_cache_;  // label + '\0' + prefix bytes
 };
 
 }  // namespace sekds::hsm

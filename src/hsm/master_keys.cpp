@@ -1,6 +1,8 @@
 #include "hsm/master_keys.h"
 
 #include "gp/crypto.h"
+#include "hsm/ceremony_values.h"
+#include "hsm/key_policy.h"
 
 namespace sekds::hsm {
 
@@ -11,6 +13,12 @@ const gp::Bytes& MasterKeySet::kcv(gp::KeyRole r) const noexcept {
     case gp::KeyRole::Dek: return kcv_dek;
   }
   return kcv_enc;
+}
+
+gp::DiversificationScheme MasterKeySetSpec::scheme() const {
+  gp::DiversificationScheme s = gp::DiversificationScheme::of(method);
+  if (!layout.parts.empty()) s.layout = layout;
+  return s;
 }
 
 namespace {
@@ -40,9 +48,10 @@ void check_spec(const MasterKeySetSpec& spec, const Hsm& hsm) {
   }
 }
 
-// Token object, private, sensitive, never extractable, derive only.
-Template master_attributes(const std::string& label) {
+// Token object, private, sensitive, never extractable, derive only, with the key policy.
+Template master_attributes(const std::string& label, bool des, const KeyPolicyCapabilities& caps) {
   Template t;
+  add_master_policy(t, des, caps);
   t.add(CKA_TOKEN, true)
       .add(CKA_PRIVATE, true)
       .add(CKA_SENSITIVE, true)
@@ -105,6 +114,15 @@ std::vector<std::string> distinct_labels(const MasterKeyRef& ref) {
   return {ref.enc, ref.mac, ref.dek};
 }
 
+// The chaining-value prefixes each label's ceremony must record (labels in ENC, MAC, DEK order).
+// Throws before any HSM work for a layout the key policy cannot serve.
+std::vector<std::vector<gp::Bytes>> prefixes_per_label(const MasterKeySetSpec& spec, std::size_t labels) {
+  std::vector<std::vector<gp::Bytes>> out;
+  for (std::size_t i = 0; i < labels; ++i)
+    out.push_back(prefixes_needed(spec.scheme(), spec.key_type, master_roles(spec.shared, gp::kKeyRoles[i])));
+  return out;
+}
+
 MasterKeySet make_result(const MasterKeySetSpec& spec, const MasterKeyRef& ref, const std::vector<gp::Bytes>& kcvs) {
   MasterKeySet out;
   out.ref = ref;
@@ -143,28 +161,36 @@ MasterKeySet MasterKeyStore::import_components(const MasterKeySetSpec& spec,
     }
   }
   const bool des = !gp::is_aes(spec.key_type);
+  const auto prefixes = prefixes_per_label(spec, labels.size());
   std::vector<gp::Bytes> kcvs = hsm_.with_session("import master keys", [&](Session& s) {
     refuse_existing(hsm_, s, labels);
+    const KeyPolicyCapabilities caps = probe_key_policy(s, true);
     Rollback rb{s, {}};
     std::vector<gp::Bytes> out;
     for (std::size_t i = 0; i < labels.size(); ++i) {
-      Template attrs = master_attributes(labels[i]);
+      Template attrs = master_attributes(labels[i], des, caps);
       CK_OBJECT_HANDLE h = materialise_key(s, gp::view(keys[i]), spec.key_type, attrs, true);
       rb.created.push_back(h);
-      gp::Bytes in_hsm = derive_kcv(s, h, des, alg, true);
+      // The ceremony holds the value: every recorded value comes from it, and the HSM's copy is
+      // confirmed without reading anything derived from it.
+      if (!holds_value(s, h, spec.key_type, gp::view(keys[i]), true))
+        throw HsmError(HsmErrc::KcvMismatch, labels[i] + ": the key in the HSM does not hold the combined value; "
+                                                 "nothing was kept");
+      CeremonyValues values = ceremony_values_from_value(gp::view(keys[i]), spec.key_type, alg, prefixes[i]);
       const gp::Bytes& expected = components[i].combined_kcv;
-      if (!gp::equal_ct(gp::ByteView(in_hsm).first(std::min(in_hsm.size(), expected.size())),
-                        gp::ByteView(expected).first(std::min(in_hsm.size(), expected.size()))))
-        throw HsmError(HsmErrc::KcvMismatch, labels[i] + ": the key in the HSM has KCV " + gp::to_hex(in_hsm) +
+      if (!gp::equal_ct(gp::ByteView(values.kcv).first(std::min(values.kcv.size(), expected.size())),
+                        gp::ByteView(expected).first(std::min(values.kcv.size(), expected.size()))))
+        throw HsmError(HsmErrc::KcvMismatch, labels[i] + ": the combined key has KCV " + gp::to_hex(values.kcv) +
                                                  ", expected " + gp::to_hex(expected) + "; nothing was kept");
       if (spec.method == DiversificationMethod::None) {
         gp::SecureBytes d = direct_release_data(gp::view(keys[i]), spec.key_type);
         rb.created.push_back(create_direct_release_data(s, labels[i], gp::view(d)));
         gp::Bytes released = direct_release_kcv(s, h, gp::view(d), spec.key_type, alg);
-        if (released != in_hsm)
+        if (released != values.kcv)
           throw HsmError(HsmErrc::KcvMismatch, labels[i] + ": direct-release check failed; nothing was kept");
       }
-      out.push_back(in_hsm);
+      rb.created.push_back(store_ceremony_values(s, labels[i], values));
+      out.push_back(values.kcv);
     }
     rb.committed = true;
     return out;
@@ -182,27 +208,30 @@ MasterKeySet MasterKeyStore::generate(const MasterKeySetSpec& spec) {
   CK_MECHANISM_TYPE gen = CKM_AES_KEY_GEN;
   if (spec.key_type == gp::KeyType::Des2) gen = CKM_DES2_KEY_GEN;
   if (spec.key_type == gp::KeyType::Des3) gen = CKM_DES3_KEY_GEN;
+  const auto prefixes = prefixes_per_label(spec, labels.size());
   std::vector<gp::Bytes> kcvs = hsm_.with_session("generate master keys", [&](Session& s) {
     refuse_existing(hsm_, s, labels);
+    const KeyPolicyCapabilities caps = probe_key_policy(s, true);
     Rollback rb{s, {}};
     std::vector<gp::Bytes> out;
-    for (const auto& label : labels) {
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      const std::string& label = labels[i];
       Template attrs;
-      add_secret_key_type(attrs, spec.key_type);
-      Template rest = master_attributes(label);
-      CK_ATTRIBUTE* a = rest.data();
-      for (CK_ULONG j = 0; j < rest.size(); ++j)
-        attrs.add(a[j].type, gp::ByteView(static_cast<const std::uint8_t*>(a[j].pValue), a[j].ulValueLen));
+      add_secret_key_type(attrs, spec.key_type).append(master_attributes(label, des, caps));
       CK_OBJECT_HANDLE h = s.generate_key(gen, attrs);
       rb.created.push_back(h);
-      if (spec.method == DiversificationMethod::None) {
+      CeremonyValues values;
+      if (spec.method != DiversificationMethod::None) {
+        values = ceremony_values_in_hsm(s, h, spec.key_type, alg, prefixes[i], true);
+      } else {
         const std::size_t block = des ? 8 : 16;
         gp::SecureBytes d = s.random((gp::key_length(spec.key_type) + block - 1) / block * block);
         rb.created.push_back(create_direct_release_data(s, label, gp::view(d)));
-        out.push_back(direct_release_kcv(s, h, gp::view(d), spec.key_type, alg));
-      } else {
-        out.push_back(derive_kcv(s, h, des, alg, true));
+        // The released key is E_K(D), not K: its KCV is the one the card will show.
+        values.kcv = direct_release_kcv(s, h, gp::view(d), spec.key_type, alg);
       }
+      rb.created.push_back(store_ceremony_values(s, label, values));
+      out.push_back(values.kcv);
     }
     rb.committed = true;
     return out;
@@ -213,10 +242,12 @@ MasterKeySet MasterKeyStore::generate(const MasterKeySetSpec& spec) {
 
 gp::Bytes MasterKeyStore::kcv(const std::string& label) {
   return hsm_.with_session("master key KCV", [&](Session& s) {
-    CK_OBJECT_HANDLE h = hsm_.find_object(s, CKO_SECRET_KEY, label);
-    const CK_ULONG type = s.get_ulong(h, CKA_KEY_TYPE);
-    const bool des = type == CKK_DES2 || type == CKK_DES3;
-    return derive_kcv(s, h, des, des ? gp::KcvAlg::Des3Zero : gp::KcvAlg::AesGp, hsm_.private_objects());
+    hsm_.find_object(s, CKO_SECRET_KEY, label);  // the key itself must be there
+    auto values = load_ceremony_values(s, label);
+    if (!values)
+      throw HsmError(HsmErrc::ObjectNotFound, "master '" + label + "' has no ceremony values record (" +
+                                                  kCeremonyValuesApplication + ")");
+    return values->kcv;
   });
 }
 

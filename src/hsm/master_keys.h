@@ -3,9 +3,18 @@
 //
 // Every master is a private token object, CKA_SENSITIVE=true, CKA_EXTRACTABLE=false (and, by
 // construction, ALWAYS_SENSITIVE and NEVER_EXTRACTABLE — see materialise_key), CKA_DERIVE=true
-// and nothing else: no encrypt/decrypt/wrap/unwrap/sign/verify. Everything the service needs
-// from a master — VISA2/EMV/KDF3/SCP03-KDF card keys, the CMAC subkey, its KCV — is done with
-// C_DeriveKey (see key_release.h). Labels: sekds/mk/<issuer>/<kvn>/<enc|mac|dek|all>.
+// and nothing else: no encrypt/decrypt/wrap/unwrap/sign/verify; CKA_ALLOWED_MECHANISMS holds
+// its one derivation mechanism and, where the module knows it, CKA_DERIVE_TEMPLATE forces every
+// derived object to be sensitive and wrap-with-trusted (key_policy.h). Card keys are made with
+// C_DeriveKey (see key_release.h); the KCV and the CMAC masks are recorded by the ceremony
+// beside the key (ceremony_values.h), so no release ever reads a value derived from a master.
+// Labels: sekds/mk/<issuer>/<kvn>/<enc|mac|dek|all>.
+//
+// The masters stay CKA_MODIFIABLE (the default): SoftHSM refuses C_CopyObject of a
+// non-modifiable object, and the release path works on in-memory copies (Hsm::find_working_copy).
+// What a PIN holder could modify is harmless: CKA_SENSITIVE/CKA_EXTRACTABLE only move towards
+// safety, CKA_ALLOWED_MECHANISMS is read-only, so setting CKA_ENCRYPT on a master (or a copy)
+// still gives no encryption mechanism (tests/hsm/test_attacker.cpp).
 //
 // Method "none" (card keys ARE the master keys): a never-extractable master cannot be released
 // as it is, so such a key set also stores, per key, a private CKO_DATA object (same label,
@@ -36,6 +45,10 @@ struct MasterKeySetSpec {
   gp::KeyType key_type = gp::KeyType::Aes128;
   bool shared = false;                      // one key 'all' for ENC, MAC and DEK
   gp::DiversificationMethod method = gp::DiversificationMethod::Kdf3;
+  // The KDF input layout for kdf3/scp03kdf (no parts: the method's default layout). The
+  // ceremony records the chaining values this layout needs (ceremony_values.h).
+  gp::KdfLayout layout = {};
+  gp::DiversificationScheme scheme() const;
 };
 
 struct MasterKeySet {
@@ -55,10 +68,13 @@ class MasterKeyStore {
   // Throws HsmError(ObjectExists) if a label is taken: labels are never reused.
   MasterKeySet import_components(const MasterKeySetSpec& spec, const std::vector<KeyComponents>& components);
 
-  // C_GenerateKey inside the HSM; the KCVs are computed in the HSM.
+  // C_GenerateKey inside the HSM; the KCVs and masks are computed in the HSM, once, by this
+  // ceremony (ceremony_encrypt_block).
   MasterKeySet generate(const MasterKeySetSpec& spec);
 
-  // The GP-convention KCV of the key object `label`, computed in the HSM.
+  // The GP-convention KCV of the master `label`, as its ceremony recorded it beside the key
+  // (computing it again would need a readable derivation). HsmError(ObjectNotFound) if the
+  // master or its record is missing.
   gp::Bytes kcv(const std::string& label);
 
  private:

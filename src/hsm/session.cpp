@@ -9,34 +9,54 @@ namespace sekds::hsm {
 // ---- Template -------------------------------------------------------------------------------
 
 Template& Template::add(CK_ATTRIBUTE_TYPE type, bool value) {
-  values_.emplace_back(1, value ? CK_TRUE : CK_FALSE);
-  attrs_.push_back({type, nullptr, 1});
-  return *this;
+  const std::uint8_t b = value ? CK_TRUE : CK_FALSE;
+  return add(type, gp::ByteView(&b, 1));
 }
 
 Template& Template::add_ulong(CK_ATTRIBUTE_TYPE type, CK_ULONG value) {
-  gp::SecureBytes v(sizeof value);
-  std::copy_n(reinterpret_cast<const std::uint8_t*>(&value), sizeof value, v.data());
-  values_.push_back(std::move(v));
-  attrs_.push_back({type, nullptr, sizeof value});
-  return *this;
+  return add(type, gp::ByteView(reinterpret_cast<const std::uint8_t*>(&value), sizeof value));
 }
 
 Template& Template::add(CK_ATTRIBUTE_TYPE type, std::string_view value) {
-  values_.emplace_back(value.begin(), value.end());
-  attrs_.push_back({type, nullptr, static_cast<CK_ULONG>(value.size())});
-  return *this;
+  return add(type, gp::ByteView(reinterpret_cast<const std::uint8_t*>(value.data()), value.size()));
 }
 
 Template& Template::add(CK_ATTRIBUTE_TYPE type, gp::ByteView value) {
   values_.emplace_back(value.begin(), value.end());
+  nested_.emplace_back();
   attrs_.push_back({type, nullptr, static_cast<CK_ULONG>(value.size())});
+  return *this;
+}
+
+Template& Template::add_mechanisms(CK_ATTRIBUTE_TYPE type, std::initializer_list<CK_MECHANISM_TYPE> mechanisms) {
+  return add(type, gp::ByteView(reinterpret_cast<const std::uint8_t*>(mechanisms.begin()),
+                                mechanisms.size() * sizeof(CK_MECHANISM_TYPE)));
+}
+
+Template& Template::add_template(CK_ATTRIBUTE_TYPE type, Template inner) {
+  values_.emplace_back();
+  nested_.push_back(std::make_shared<Template>(std::move(inner)));
+  attrs_.push_back({type, nullptr, static_cast<CK_ULONG>(nested_.back()->size() * sizeof(CK_ATTRIBUTE))});
+  return *this;
+}
+
+Template& Template::append(const Template& other) {
+  for (std::size_t i = 0; i < other.attrs_.size(); ++i) {
+    values_.push_back(other.values_[i]);
+    nested_.push_back(other.nested_[i]);
+    attrs_.push_back({other.attrs_[i].type, nullptr, other.attrs_[i].ulValueLen});
+  }
   return *this;
 }
 
 CK_ATTRIBUTE* Template::data() noexcept {
   // Pointers are set late: values_ may have been reallocated while the template grew.
-  for (std::size_t i = 0; i < attrs_.size(); ++i) attrs_[i].pValue = values_[i].empty() ? nullptr : values_[i].data();
+  for (std::size_t i = 0; i < attrs_.size(); ++i) {
+    if (nested_[i])
+      attrs_[i].pValue = nested_[i]->data();
+    else
+      attrs_[i].pValue = values_[i].empty() ? nullptr : values_[i].data();
+  }
   return attrs_.data();
 }
 

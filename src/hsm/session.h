@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstddef>
+#include <initializer_list>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,12 +22,20 @@ class Template {
   Template& add_ulong(CK_ATTRIBUTE_TYPE type, CK_ULONG value);
   Template& add(CK_ATTRIBUTE_TYPE type, std::string_view value);
   Template& add(CK_ATTRIBUTE_TYPE type, gp::ByteView value);
+  // A CK_MECHANISM_TYPE array (CKA_ALLOWED_MECHANISMS).
+  Template& add_mechanisms(CK_ATTRIBUTE_TYPE type, std::initializer_list<CK_MECHANISM_TYPE> mechanisms);
+  // An attribute array (CKA_DERIVE_TEMPLATE, CKA_WRAP_TEMPLATE): the inner template is kept
+  // alive by this one, since the outer attribute points into it.
+  Template& add_template(CK_ATTRIBUTE_TYPE type, Template inner);
+  // Appends every attribute of `other` (values copied; nested templates shared).
+  Template& append(const Template& other);
 
   CK_ATTRIBUTE* data() noexcept;
   CK_ULONG size() const noexcept { return static_cast<CK_ULONG>(attrs_.size()); }
 
  private:
   std::vector<gp::SecureBytes> values_;
+  std::vector<std::shared_ptr<Template>> nested_;  // parallel to attrs_; null for plain values
   std::vector<CK_ATTRIBUTE> attrs_;
 };
 

@@ -307,7 +307,7 @@ BOOST_AUTO_TEST_CASE(destroy_object_by_label) {
   auto h = open();
   hsm::MasterKeyStore mk(*h);
   auto set = mk.generate({"issuerC", 3, gp::KeyType::Aes256, true, gp::DiversificationMethod::None});
-  BOOST_TEST(h->destroy_object(set.ref.enc) == 2u);  // the key and its direct-release data
+  BOOST_TEST(h->destroy_object(set.ref.enc) == 3u);  // the key, its direct-release data, its ceremony record
   auto e = expect_hsm_error([&] { h->destroy_object(set.ref.enc); });
   BOOST_TEST((e.code() == HsmErrc::ObjectNotFound));
   BOOST_TEST(!e.unavailable());

@@ -41,7 +41,7 @@ struct KeySet {
 };
 
 KeySet import(hsm::Hsm& h, const std::string& issuer, unsigned kvn, gp::KeyType type, bool shared,
-              DiversificationMethod method) {
+              DiversificationMethod method, const gp::KdfLayout& layout = {}) {
   KeySet ks;
   std::vector<hsm::KeyComponents> comps;
   for (int i = 0; i < (shared ? 1 : 3); ++i) {
@@ -49,7 +49,7 @@ KeySet import(hsm::Hsm& h, const std::string& issuer, unsigned kvn, gp::KeyType 
     comps.push_back(split(gp::view(ks.masters.back()), type));
   }
   while (ks.masters.size() < 3) ks.masters.push_back(ks.masters.front());
-  ks.ref = hsm::MasterKeyStore(h).import_components({issuer, kvn, type, shared, method}, comps).ref;
+  ks.ref = hsm::MasterKeyStore(h).import_components({issuer, kvn, type, shared, method, layout}, comps).ref;
   return ks;
 }
 
@@ -121,8 +121,7 @@ BOOST_AUTO_TEST_CASE(every_method_and_key_type_matches_the_software_reference) {
       {DiversificationMethod::Kdf3, gp::KeyType::Aes256, true, "", gp::KcvAlg::AesCmac},
       {DiversificationMethod::Scp03Kdf, gp::KeyType::Aes128, false, "", gp::KcvAlg::AesGp},  // 26-byte input
       {DiversificationMethod::Scp03Kdf, gp::KeyType::Aes256, true, "", gp::KcvAlg::AesGp},
-      // KDD in the first block: per-card chaining values.
-      {DiversificationMethod::Scp03Kdf, gp::KeyType::Aes192, true, "kdd|i|k|00|L|0000000000000000", gp::KcvAlg::AesGp},
+      {DiversificationMethod::Scp03Kdf, gp::KeyType::Aes192, true, "000000000000000000000000|L|i|k|kdd", gp::KcvAlg::AesGp},
       // Exactly two full blocks: the last block is masked with K1, not padded.
       {DiversificationMethod::Scp03Kdf, gp::KeyType::Aes256, false, "0000000000000000000000|k|00|L|i|kdd|AABBCCDDEEFF",
        gp::KcvAlg::AesGp},
@@ -139,7 +138,7 @@ BOOST_AUTO_TEST_CASE(every_method_and_key_type_matches_the_software_reference) {
     if (!c.layout.empty()) scheme.layout = gp::KdfLayout::parse(c.layout);
     BOOST_TEST_CONTEXT("case " << kvn << ": " << gp::method_name(c.method) << " " << gp::key_type_name(c.type)
                                << (c.shared ? " shared" : " per role") << " " << scheme.layout.spec()) {
-      KeySet ks = import(*h, "issuer", kvn++, c.type, c.shared, c.method);
+      KeySet ks = import(*h, "issuer", kvn++, c.type, c.shared, c.method, scheme.layout);
       for (int n = 0; n < 3; ++n) {  // several cards: the caches must not mix them up
         gp::Bytes kdd = gp::random_bytes(10);
         auto out = release.derive_and_wrap(ks.ref, scheme, c.type, c.alg, kdd, kKekLabel);
@@ -232,6 +231,58 @@ BOOST_AUTO_TEST_CASE(refusals_are_named_and_leave_nothing_behind) {
   BOOST_TEST((invalid(des.ref, kdf3, gp::KeyType::Aes128, gp::KcvAlg::AesGp, kdd) == HsmErrc::InvalidArgument));
   BOOST_TEST((invalid(des.ref, gp::DiversificationScheme::of(DiversificationMethod::None), gp::KeyType::Des2,
                       gp::KcvAlg::Des3Zero, kdd) == HsmErrc::InvalidArgument));  // no direct-release data
+  BOOST_TEST(session_objects(*h) == 0u);
+}
+
+// The ceremony records what a release needs from a master (ceremony_values.h); a release never
+// derives a readable value itself. So a layout that would need a per-card readable chaining
+// value is refused when the key set is made, a release for a layout the ceremony did not record
+// is refused, and a master without the record is refused rather than served.
+BOOST_AUTO_TEST_CASE(releases_need_no_readable_derivation) {
+  const gp::KdfLayout kdd_first = gp::KdfLayout::parse("kdd|i|k|00|L|0000000000000000");
+  const std::vector<hsm::KeyComponents> comps{split(gp::Bytes(24, 0x21), gp::KeyType::Aes192)};
+  hsm::MasterKeyStore masters(*h);
+  for (int generate = 0; generate < 2; ++generate) {
+    auto e = expect_hsm_error([&] {
+      const hsm::MasterKeySetSpec spec{"issuer", 7, gp::KeyType::Aes192, true, DiversificationMethod::Scp03Kdf, kdd_first};
+      if (generate != 0)
+        masters.generate(spec);
+      else
+        masters.import_components(spec, comps);
+    });
+    BOOST_TEST((e.code() == HsmErrc::Unsupported));
+    BOOST_TEST(std::string(e.what()).find("puts KDD bytes before the last CMAC block") != std::string::npos);
+    BOOST_TEST(!h->with_session("look", [&](hsm::Session& s) { return h->label_exists(s, "sekds/mk/issuer/7/all"); }));
+  }
+
+  hsm::KeyRelease release(*h);
+  KeySet std_layout = import(*h, "issuer", 8, gp::KeyType::Aes128, true, DiversificationMethod::Scp03Kdf);
+  auto other = gp::DiversificationScheme::of(DiversificationMethod::Scp03Kdf);
+  other.layout = gp::KdfLayout::parse("111111111111111111111111|L|i|k|kdd");
+  auto e = expect_hsm_error(
+      [&] { release.derive_and_wrap(std_layout.ref, other, gp::KeyType::Aes128, gp::KcvAlg::AesGp, gp::Bytes(10, 1), kKekLabel); });
+  BOOST_TEST((e.code() == HsmErrc::Unsupported));
+  BOOST_TEST(std::string(e.what()).find("no recorded chaining value") != std::string::npos);
+
+  // A master made without a ceremony record (as before the key policy): refused, not derived.
+  const std::string bare = "sekds/mk/bare/1/all";
+  h->with_session("bare master", [&](hsm::Session& s) {
+    hsm::Template t;
+    hsm::add_secret_key_type(t, gp::KeyType::Aes128)
+        .add(CKA_TOKEN, true)
+        .add(CKA_PRIVATE, true)
+        .add(CKA_SENSITIVE, true)
+        .add(CKA_EXTRACTABLE, false)
+        .add(CKA_DERIVE, true)
+        .add(CKA_LABEL, std::string_view(bare));
+    s.generate_key(CKM_AES_KEY_GEN, t);
+  });
+  e = expect_hsm_error([&] {
+    release.derive_and_wrap(hsm::MasterKeyRef::shared(bare), gp::DiversificationScheme::of(DiversificationMethod::Kdf3),
+                            gp::KeyType::Aes128, gp::KcvAlg::AesGp, gp::Bytes(10, 1), kKekLabel);
+  });
+  BOOST_TEST((e.code() == HsmErrc::Unsupported));
+  BOOST_TEST(std::string(e.what()).find("no ceremony values record") != std::string::npos);
   BOOST_TEST(session_objects(*h) == 0u);
 }
 
