@@ -71,6 +71,7 @@ int run_cli(int argc, char** argv) {
   add_kek_commands(app, runner);
   add_audit_commands(app, runner);
   add_component_commands(app, runner);
+  add_hsm_commands(app, runner);
 
   try {
     app.parse(argc, argv);

@@ -28,6 +28,7 @@ void add_tsm_commands(CLI::App& app, Runner& r);
 void add_kek_commands(CLI::App& app, Runner& r);
 void add_audit_commands(CLI::App& app, Runner& r);
 void add_component_commands(CLI::App& app, Runner& r);
+void add_hsm_commands(CLI::App& app, Runner& r);
 
 // Human output helpers.
 // Prints rows under headers, columns padded to their widest cell.

@@ -244,9 +244,11 @@ std::vector<std::string> AdminEnv::object_labels() {
   std::vector<std::string> out;
   std::istringstream in(pkcs11_objects());
   std::string line;
+  bool data_object = false;  // ceremony records and direct-release data carry their key's label
   while (std::getline(in, line)) {
+    if (!line.empty() && line[0] != ' ') data_object = line.rfind("Data object", 0) == 0;
     auto p = line.find("label:");
-    if (p == std::string::npos) continue;
+    if (p == std::string::npos || data_object) continue;
     std::string v = line.substr(p + 6);
     while (!v.empty() && v.front() == ' ') v.erase(v.begin());
     while (!v.empty() && v.back() == ' ') v.pop_back();

@@ -75,7 +75,7 @@ class AdminEnv {
 
   // pkcs11-tool --login -O on the token (user PIN through the environment).
   std::string pkcs11_objects();
-  // Labels of the objects on the token (pkcs11-tool output).
+  // Labels of the key objects on the token (pkcs11-tool output; data objects left out).
   std::vector<std::string> object_labels();
   // sqlite3 shell on the database; returns stdout, requires exit 0.
   std::string sql(const std::string& statements);

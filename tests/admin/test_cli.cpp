@@ -26,7 +26,7 @@ BOOST_AUTO_TEST_CASE(every_subcommand_has_help) {
       {"keyset", "list"}, {"tsm", "accredit"}, {"tsm", "revoke"},   {"tsm", "list"},       {"tsm", "grant"},
       {"tsm", "ungrant"}, {"kek", "generate"}, {"kek", "activate"}, {"kek", "retire"},     {"kek", "list"},
       {"audit", "list"},  {"audit", "verify"}, {"component", "show"}, {"component", "combine"},
-      {"component", "demo-split"}};
+      {"component", "demo-split"}, {"hsm", "capabilities"}};
   for (const auto& c : commands) {
     std::vector<std::string> args = c;
     args.push_back("--help");
