@@ -9,6 +9,15 @@ Refusal refuse(FaultCode code, std::string message, std::string reason) {
   return Refusal{Fault{code, std::move(message)}, std::move(reason)};
 }
 
+// The one answer for an IIN the TSM may not use, whether an issuer has it or not: another code
+// or text for an unknown IIN would tell an unentitled TSM which IINs exist. The text is fixed
+// (not even the IIN echoed), so the two answers are the same bytes; only `reason` (the audit's,
+// the operator's view) tells them apart.
+Refusal not_entitled_to_iin(std::string reason) {
+  return refuse(FaultCode::NotEntitled, "this TSM is not entitled to the issuer of this IssuerIdentificationNumber",
+                std::move(reason));
+}
+
 }  // namespace
 
 gp::KeyType card_key_type(const store::KeySet& ks) noexcept {
@@ -32,8 +41,7 @@ Decision<store::Issuer> Authorizer::issuer(const store::Tsm& tsm, const CardRequ
   std::optional<store::Issuer> issuer;
   if (card.iin_hex) {
     issuer = store_.find_issuer_by_iin(*card.iin_hex);
-    if (!issuer)
-      return refuse(FaultCode::UnknownKeySet, "no issuer has IssuerIdentificationNumber " + *card.iin_hex, "unknown_iin");
+    if (!issuer) return not_entitled_to_iin("unknown_iin");
   } else {
     std::vector<store::Entitlement> mine = store_.list_entitlements(std::string_view(tsm.name));
     if (mine.empty())
@@ -52,7 +60,7 @@ Decision<store::Issuer> Authorizer::issuer(const store::Tsm& tsm, const CardRequ
 
 std::optional<Refusal> Authorizer::entitlement(const store::Tsm& tsm, const store::Issuer& issuer) {
   if (store_.is_entitled(tsm.name, issuer.name)) return std::nullopt;
-  return refuse(FaultCode::NotEntitled, "this TSM is not entitled to the issuer with IIN " + issuer.iin, "not_entitled");
+  return not_entitled_to_iin("not_entitled");
 }
 
 Decision<store::KeySet> Authorizer::key_set(const store::Issuer& issuer, std::uint8_t kvn) {

@@ -33,11 +33,13 @@ class Authorizer {
 
   // The accredited, non-revoked TSM whose certificate fingerprint the caller presented.
   Decision<store::Tsm> caller(const CallerIdentity& who);
-  // The card's issuer: by IIN when the request has one (unknown -> UnknownKeySet), otherwise
-  // the ONE issuer the TSM is entitled to (none or several -> InvalidArgument saying so).
+  // The card's issuer: by IIN when the request has one, otherwise the ONE issuer the TSM is
+  // entitled to (none or several -> InvalidArgument saying so). An unknown IIN is refused
+  // exactly as entitlement() refuses a known one (NotEntitled, same text; audit reason
+  // "unknown_iin"), so a TSM cannot probe which IINs exist.
   Decision<store::Issuer> issuer(const store::Tsm& tsm, const CardRequest& card);
   // NotEntitled unless the TSM is entitled to the issuer. Checked before any key set is looked
-  // at, so an unentitled TSM learns nothing about the issuer's key sets.
+  // at, so an unentitled TSM learns nothing about the issuer's key sets (KVNs, states).
   std::optional<Refusal> entitlement(const store::Tsm& tsm, const store::Issuer& issuer);
   // The issuer's ACTIVE key set with the card's KVN (else UnknownKeySet).
   Decision<store::KeySet> key_set(const store::Issuer& issuer, std::uint8_t kvn);

@@ -128,11 +128,12 @@ std::variant<GetKeysResponse, Fault> KeyReleaseService::release(const CallerIden
   a.rec.kvn = card.kvn;
 
   // 3. Issuer, entitlement, key set, and the card against the key set.
-  auto issuer = authz_.issuer(tsm, card);
-  if (auto* r = std::get_if<Refusal>(&issuer)) return refuse(a, *r);
-  a.rec.issuer = std::get<store::Issuer>(issuer).name;
-  if (auto r = authz_.entitlement(tsm, std::get<store::Issuer>(issuer))) return refuse(a, *r);
-  auto key_set = authz_.key_set(std::get<store::Issuer>(issuer), card.kvn);
+  auto issuer_d = authz_.issuer(tsm, card);
+  if (auto* r = std::get_if<Refusal>(&issuer_d)) return refuse(a, *r);
+  const store::Issuer& issuer = std::get<store::Issuer>(issuer_d);
+  a.rec.issuer = issuer.name;
+  if (auto r = authz_.entitlement(tsm, issuer)) return refuse(a, *r);
+  auto key_set = authz_.key_set(issuer, card.kvn);
   if (auto* r = std::get_if<Refusal>(&key_set)) return refuse(a, *r);
   const store::KeySet& ks = std::get<store::KeySet>(key_set);
   const gp::KeyType type = card_key_type(ks);
@@ -202,9 +203,10 @@ std::variant<GetKeysResponse, Fault> KeyReleaseService::release(const CallerIden
   };
   if (earlier) return replay(earlier->seq);
 
-  // 7-8. The card's sequence counter and the release record, in one transaction: durable
-  // before anything is answered, and a release that could not be audited leaves no counter
-  // behind (the TSM's retry would otherwise look like a replay).
+  // 7-8. The card's sequence counter (this issuer's: a TSM of another issuer sending the same
+  // KDD cannot move it) and the release record, in one transaction: durable before anything is
+  // answered, and a release that could not be audited leaves no counter behind (the TSM's retry
+  // would otherwise look like a replay). A refused anomaly writes no counter either.
   a.rec.result = std::string(store::kResultOk);
   a.rec.detail["scp"] = ks.spec.scp;
   a.rec.detail["key_type"] = gp::key_type_name(type);
@@ -224,7 +226,7 @@ std::variant<GetKeysResponse, Fault> KeyReleaseService::release(const CallerIden
   store::Store::ReleaseOutcome outcome;
   const auto t_append = Clock::now();
   try {
-    outcome = store_.record_release(card.kdd.bytes(), counter, a.rec, complete);
+    outcome = store_.record_release(issuer.name, card.kdd.bytes(), counter, a.rec, complete);
   } catch (const store::StoreError& e) {
     log_json(spdlog::level::err,
              {{"event", "audit_failure"}, {"tsm", tsm.name}, {"error", e.name()}, {"detail", e.what()}});

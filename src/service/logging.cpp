@@ -1,6 +1,13 @@
 #include "service/logging.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -8,11 +15,48 @@
 #include <spdlog/sinks/stdout_sinks.h>
 
 namespace sekds::service {
+namespace {
+
+std::string mode_text(mode_t m) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
+  return buf;
+}
+
+// The log names TSMs, cards and peers: the file is created 0600 whatever the umask (spdlog's
+// fopen would use 0666 minus the umask), and an existing one that group or others may access
+// is refused, as PIN files are.
+void prepare_log_file(const std::filesystem::path& file) {
+  const std::string p = file.string();
+  auto fail = [&](const std::string& why) { throw std::runtime_error("log.file: " + p + why); };
+  int fd = ::open(p.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    if (::fchmod(fd, 0600) != 0) {  // the umask may also have taken owner bits
+      const int err = errno;
+      ::close(fd);
+      fail(std::string(": chmod 600: ") + std::strerror(err));
+    }
+  } else if (errno == EEXIST) {
+    fd = ::open(p.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  }
+  if (fd < 0) fail(std::string(": ") + std::strerror(errno));
+  struct stat st {};
+  const bool stat_ok = ::fstat(fd, &st) == 0;
+  const int err = errno;
+  ::close(fd);
+  if (!stat_ok) fail(std::string(": ") + std::strerror(err));
+  if (!S_ISREG(st.st_mode)) fail(" is not a regular file");
+  if ((st.st_mode & 077) != 0)
+    fail(" has mode " + mode_text(st.st_mode) + "; group and others must have no access (chmod 600 " + p + ")");
+}
+
+}  // namespace
 
 void configure_logging(const std::string& level, const std::optional<std::filesystem::path>& file) {
   std::shared_ptr<spdlog::logger> logger;
   spdlog::drop("sekds");
   if (file) {
+    prepare_log_file(*file);
     try {
       logger = spdlog::basic_logger_mt("sekds", file->string());
     } catch (const spdlog::spdlog_ex& e) {

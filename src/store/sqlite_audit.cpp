@@ -29,38 +29,67 @@ class AppendJob final : public CommitJob {
   const std::string& detail_;
 };
 
-// Compares `counter` with the last one seen for `kdd` and records it (anomalies counted).
-CounterCheck check_and_record_counter(sqlite::Connection& c, const std::string& kdd, std::uint32_t counter) {
+// The id of the issuer a counter belongs to, read inside the batch's transaction. An unknown
+// issuer is reported to the caller after the batch (not thrown here: that would roll back
+// every other writer's job of the batch).
+std::optional<std::int64_t> counter_issuer(sqlite::Connection& c, const std::string& issuer) {
+  auto st = c.prepare("SELECT id FROM issuers WHERE name = ?1", "find issuer of sequence counter");
+  st.bind(1, issuer);
+  if (!st.step()) return std::nullopt;
+  return st.int64(0);
+}
+
+// Compares `counter` with the last one recorded for this card of this issuer.
+CounterCheck check_counter(sqlite::Connection& c, std::int64_t issuer_id, const std::string& kdd, std::uint32_t counter) {
   CounterCheck result;
-  {
-    auto st = c.prepare("SELECT last FROM card_counters WHERE kdd = ?1", "check sequence counter");
-    st.bind(1, kdd);
-    if (st.step()) result.previous = static_cast<std::uint32_t>(st.int64(0));
-  }
+  auto st = c.prepare("SELECT last FROM card_counters WHERE issuer_id = ?1 AND kdd = ?2", "check sequence counter");
+  st.bind(1, issuer_id).bind(2, kdd);
+  if (st.step()) result.previous = static_cast<std::uint32_t>(st.int64(0));
   if (result.previous) {
     if (counter == *result.previous) result.anomaly = CounterAnomaly::Repeated;
     if (counter < *result.previous) result.anomaly = CounterAnomaly::Backwards;
   }
+  return result;
+}
+
+void write_counter(sqlite::Connection& c, std::int64_t issuer_id, const std::string& kdd, std::uint32_t counter,
+                   const CounterCheck& check) {
   auto st = c.prepare(
-      "INSERT INTO card_counters (kdd, last, highest, anomalies, updated) VALUES (?1, ?2, ?2, ?3, ?4)"
-      " ON CONFLICT (kdd) DO UPDATE SET last = excluded.last, highest = max(highest, excluded.last),"
+      "INSERT INTO card_counters (issuer_id, kdd, last, highest, anomalies, updated) VALUES (?1, ?2, ?3, ?3, ?4, ?5)"
+      " ON CONFLICT (issuer_id, kdd) DO UPDATE SET last = excluded.last, highest = max(highest, excluded.last),"
       " anomalies = anomalies + excluded.anomalies, updated = excluded.updated",
       "record sequence counter");
-  st.bind(1, kdd)
-      .bind(2, static_cast<std::int64_t>(counter))
-      .bind(3, result.anomaly == CounterAnomaly::None ? 0 : 1)
-      .bind(4, format_timestamp(now_utc()))
+  st.bind(1, issuer_id)
+      .bind(2, kdd)
+      .bind(3, static_cast<std::int64_t>(counter))
+      .bind(4, check.anomaly == CounterAnomaly::None ? 0 : 1)
+      .bind(5, format_timestamp(now_utc()))
       .run();
-  return result;
+}
+
+[[noreturn]] void unknown_counter_issuer(const std::string& issuer) {
+  not_found("issuer " + in_quotes(issuer) + " (of a sequence counter)");
 }
 
 class CounterJob final : public CommitJob {
  public:
-  CounterJob(std::string kdd, std::uint32_t counter) : kdd_(std::move(kdd)), counter_(counter) {}
-  void apply(sqlite::Connection& c, BatchState&) override { result = check_and_record_counter(c, kdd_, counter_); }
+  CounterJob(std::string issuer, std::string kdd, std::uint32_t counter)
+      : issuer_(std::move(issuer)), kdd_(std::move(kdd)), counter_(counter) {}
+  void apply(sqlite::Connection& c, BatchState&) override {
+    unknown_issuer = false;
+    const auto id = counter_issuer(c, issuer_);
+    if (!id) {
+      unknown_issuer = true;
+      return;
+    }
+    result = check_counter(c, *id, kdd_, counter_);
+    write_counter(c, *id, kdd_, counter_, result);
+  }
   CounterCheck result;
+  bool unknown_issuer = false;
 
  private:
+  std::string issuer_;
   std::string kdd_;
   std::uint32_t counter_;
 };
@@ -69,20 +98,31 @@ class CounterJob final : public CommitJob {
 class ReleaseJob final : public CommitJob {
  public:
   using Complete = std::function<bool(const CounterCheck&, AuditRecord&)>;
-  ReleaseJob(std::string kdd, std::uint32_t counter, AuditRecord record, const Complete& complete)
-      : kdd_(std::move(kdd)), counter_(counter), record_(std::move(record)), complete_(complete) {}
+  ReleaseJob(std::string issuer, std::string kdd, std::uint32_t counter, AuditRecord record, const Complete& complete)
+      : issuer_(std::move(issuer)), kdd_(std::move(kdd)), counter_(counter), record_(std::move(record)),
+        complete_(complete) {}
   void apply(sqlite::Connection& c, BatchState& batch) override {
     // The job may be retried in a new batch after a rollback: start from the caller's record.
     result = {};
+    unknown_issuer = false;
     AuditRecord record = record_;
-    result.counter = check_and_record_counter(c, kdd_, counter_);
+    const auto id = counter_issuer(c, issuer_);
+    if (!id) {
+      unknown_issuer = true;
+      return;
+    }
+    result.counter = check_counter(c, *id, kdd_, counter_);
+    // Refused: nothing written, so the card's counter stays where the last release left it.
     if (!complete_(result.counter, record)) return;
     const std::string detail = validate::audit_record(record);
+    write_counter(c, *id, kdd_, counter_, result.counter);
     result.appended = SqliteStore::Impl::insert_audit(c, batch, record, detail);
   }
   Store::ReleaseOutcome result;
+  bool unknown_issuer = false;
 
  private:
+  std::string issuer_;
   std::string kdd_;
   std::uint32_t counter_;
   AuditRecord record_;
@@ -186,33 +226,42 @@ AppendResult SqliteStore::Impl::append(const AuditRecord& record) {
 
 AppendResult SqliteStore::append(const AuditRecord& record) { return impl_->append(record); }
 
-Store::ReleaseOutcome SqliteStore::record_release(gp::ByteView kdd, std::uint32_t counter, AuditRecord record,
+Store::ReleaseOutcome SqliteStore::record_release(std::string_view issuer, gp::ByteView kdd, std::uint32_t counter,
+                                                  AuditRecord record,
                                                   const std::function<bool(const CounterCheck&, AuditRecord&)>& complete) {
+  validate::name("issuer name", issuer);
   validate::kdd(kdd);
   (void)validate::audit_record(record);  // a bad record fails here, not inside the batch
-  ReleaseJob job(gp::to_hex(kdd), counter, std::move(record), complete);
+  ReleaseJob job(std::string(issuer), gp::to_hex(kdd), counter, std::move(record), complete);
   impl_->committer.submit(job);
+  if (job.unknown_issuer) unknown_counter_issuer(std::string(issuer));
   return job.result;
 }
 
 // ---- counters ----
 
-CounterCheck SqliteStore::check_and_record(gp::ByteView kdd, std::uint32_t counter) {
+CounterCheck SqliteStore::check_and_record(std::string_view issuer, gp::ByteView kdd, std::uint32_t counter) {
+  validate::name("issuer name", issuer);
   validate::kdd(kdd);
-  CounterJob job(gp::to_hex(kdd), counter);
+  CounterJob job(std::string(issuer), gp::to_hex(kdd), counter);
   impl_->committer.submit(job);
+  if (job.unknown_issuer) unknown_counter_issuer(std::string(issuer));
   return job.result;
 }
 
-std::optional<CardCounter> SqliteStore::find_counter(gp::ByteView kdd) {
+std::optional<CardCounter> SqliteStore::find_counter(std::string_view issuer, gp::ByteView kdd) {
+  validate::name("issuer name", issuer);
   validate::kdd(kdd);
   auto conn = impl_->pool.acquire();
-  auto st = conn->prepare("SELECT last, highest, anomalies, updated FROM card_counters WHERE kdd = ?1",
-                          "find sequence counter");
-  st.bind(1, gp::to_hex(kdd));
+  auto st = conn->prepare(
+      "SELECT c.last, c.highest, c.anomalies, c.updated FROM card_counters c JOIN issuers i ON i.id = c.issuer_id"
+      " WHERE i.name = ?1 AND c.kdd = ?2",
+      "find sequence counter");
+  st.bind(1, issuer).bind(2, gp::to_hex(kdd));
   if (!st.step()) return std::nullopt;
-  return CardCounter{gp::to_bytes(kdd), static_cast<std::uint32_t>(st.int64(0)), static_cast<std::uint32_t>(st.int64(1)),
-                     static_cast<std::uint64_t>(st.int64(2)), column_time(st, 3, "counter updated")};
+  return CardCounter{std::string(issuer), gp::to_bytes(kdd), static_cast<std::uint32_t>(st.int64(0)),
+                     static_cast<std::uint32_t>(st.int64(1)), static_cast<std::uint64_t>(st.int64(2)),
+                     column_time(st, 3, "counter updated")};
 }
 
 // ---- queries ----

@@ -2,6 +2,7 @@
 #include "store/sqlite_store.h"
 
 #include "gp/error.h"
+#include "store/file_mode.h"
 #include "store/migrate.h"
 #include "store/sqlite_store_impl.h"
 
@@ -47,8 +48,19 @@ SqliteStore::Impl::Impl(const std::filesystem::path& path, const SqliteOptions& 
           },
           &Impl::finish_batch, o.max_batch, o.commit_mode) {}
 
+namespace {
+
+// The files' modes are settled before the first connection: SQLite would create the database
+// with the umask's mode, and its -wal and -shm after it.
+std::unique_ptr<SqliteStore::Impl> make_impl(const std::filesystem::path& path, const SqliteOptions& options) {
+  prepare_database_files(path, !options.read_only);
+  return std::make_unique<SqliteStore::Impl>(path, options);
+}
+
+}  // namespace
+
 SqliteStore::SqliteStore(const std::filesystem::path& path, const SqliteOptions& options)
-    : impl_(std::make_unique<Impl>(path, options)) {
+    : impl_(make_impl(path, options)) {
   auto conn = impl_->pool.acquire();
   apply_migrations(*conn, options.migrations ? *options.migrations : embedded_migrations());
 }

@@ -76,11 +76,11 @@ class SqliteStore final : public Store {
   std::optional<Kek> find_kek(std::string_view tsm, std::uint32_t index) override;
   std::vector<Kek> list_keks(std::optional<std::string_view> tsm) override;
 
-  CounterCheck check_and_record(gp::ByteView kdd, std::uint32_t counter) override;
-  std::optional<CardCounter> find_counter(gp::ByteView kdd) override;
+  CounterCheck check_and_record(std::string_view issuer, gp::ByteView kdd, std::uint32_t counter) override;
+  std::optional<CardCounter> find_counter(std::string_view issuer, gp::ByteView kdd) override;
 
   AppendResult append(const AuditRecord& record) override;
-  ReleaseOutcome record_release(gp::ByteView kdd, std::uint32_t counter, AuditRecord record,
+  ReleaseOutcome record_release(std::string_view issuer, gp::ByteView kdd, std::uint32_t counter, AuditRecord record,
                                 const std::function<bool(const CounterCheck&, AuditRecord&)>& complete) override;
   std::optional<AuditEntry> find_release(std::string_view actor, std::string_view request_id,
                                          Timestamp not_before) override;

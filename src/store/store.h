@@ -69,25 +69,29 @@ class Store {
   // All KEKs, or those of one TSM; ordered by TSM then index.
   virtual std::vector<Kek> list_keks(std::optional<std::string_view> tsm) = 0;
 
-  // Per-card sequence counter: compares `counter` with the last value seen for this KDD
-  // and records it (even when anomalous), atomically across threads and processes.
-  virtual CounterCheck check_and_record(gp::ByteView kdd, std::uint32_t counter) = 0;
-  virtual std::optional<CardCounter> find_counter(gp::ByteView kdd) = 0;
+  // Per-card sequence counter, per (issuer, KDD): compares `counter` with the last value
+  // recorded for this card of this issuer and records it (even when anomalous: a release
+  // that went through), atomically across threads and processes. NotFound for an unknown
+  // issuer.
+  virtual CounterCheck check_and_record(std::string_view issuer, gp::ByteView kdd, std::uint32_t counter) = 0;
+  virtual std::optional<CardCounter> find_counter(std::string_view issuer, gp::ByteView kdd) = 0;
 
   // Audit. append() returns once the record is durable (group commit).
   virtual AppendResult append(const AuditRecord& record) = 0;
 
-  // A key release: the card's counter checked and recorded (as check_and_record) and the
-  // release record appended, in ONE transaction — both durable, or neither (a release that
-  // could not be audited leaves no counter behind to make the TSM's retry look like a replay)
-  // — and one commit instead of two. `complete` runs inside the transaction with the counter
-  // check: it adds the counter details to the record, and returns false to refuse the release
-  // (the counter is still recorded, as an anomaly; nothing is appended; appended is empty).
+  // A key release: the card's counter (of this issuer) checked and, with the release record,
+  // written in ONE transaction — both durable, or neither (a release that could not be audited
+  // leaves no counter behind to make the TSM's retry look like a replay) — and one commit
+  // instead of two. `complete` runs inside the transaction with the counter check: it adds the
+  // counter details to the record, and returns false to refuse the release. A refused release
+  // writes nothing (appended is empty): only a release moves a card's counter, so a refused
+  // request cannot push it to FFFFFF and lock the card out. NotFound for an unknown issuer.
   struct ReleaseOutcome {
     CounterCheck counter;
     std::optional<AppendResult> appended;
   };
-  virtual ReleaseOutcome record_release(gp::ByteView kdd, std::uint32_t counter, AuditRecord record,
+  virtual ReleaseOutcome record_release(std::string_view issuer, gp::ByteView kdd, std::uint32_t counter,
+                                        AuditRecord record,
                                         const std::function<bool(const CounterCheck&, AuditRecord&)>& complete) = 0;
   // The latest OK release (operation kOpKeyRelease) of (actor, request id) at or after
   // not_before: lets the service answer a retry with the same AuditId.

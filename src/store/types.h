@@ -146,11 +146,14 @@ struct CounterCheck {
   CounterAnomaly anomaly = CounterAnomaly::None;
 };
 
+// One card of one issuer: keyed by (issuer, KDD), so a TSM of another issuer that sends the
+// same KDD has a counter of its own and cannot move this one.
 struct CardCounter {
+  std::string issuer;  // issuer name
   gp::Bytes kdd;
-  std::uint32_t last = 0;  // the latest value seen, even when it was anomalous
+  std::uint32_t last = 0;  // the counter of the latest release (anomalous ones included when released)
   std::uint32_t highest = 0;
-  std::uint64_t anomalies = 0;
+  std::uint64_t anomalies = 0;  // releases whose counter repeated or went backwards
   Timestamp updated;
 };
 

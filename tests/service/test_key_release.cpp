@@ -255,7 +255,7 @@ BOOST_AUTO_TEST_CASE(a_repeated_or_backwards_counter_is_flagged_and_still_releas
   BOOST_TEST(detail_of(*w.admin().find_audit(std::stoull(d.audit_id)))["counter_anomaly"] == "backwards");
   BOOST_TEST(!detail_of(*w.admin().find_audit(std::stoull(e.audit_id))).contains("counter_anomaly"));
   BOOST_TEST(counter_value(w.metrics().sequence_counter_anomalies) == 2u);
-  auto card = w.admin().find_counter(kdd);
+  auto card = w.admin().find_counter(ks.issuer, kdd);
   BOOST_REQUIRE(card.has_value());
   BOOST_TEST(card->anomalies == 2u);
   BOOST_TEST(card->highest == 11u);

@@ -83,6 +83,8 @@ BOOST_AUTO_TEST_CASE(eight_threads_by_five_hundred) {
 
 BOOST_AUTO_TEST_CASE(appends_and_counters_share_batches) {
   StoreFixture f;
+  f.store->add_issuer(test::kOperator, test::sample_issuer());  // the counters' issuer
+  const auto before = f.store->audit_head().seq;
   std::vector<std::thread> pool;
   std::atomic<int> failures{0};
   for (int t = 0; t < 4; ++t) {
@@ -90,7 +92,7 @@ BOOST_AUTO_TEST_CASE(appends_and_counters_share_batches) {
       for (std::uint32_t i = 1; i <= 100; ++i) {
         try {
           const auto kdd = test::sample_kdd(static_cast<std::uint8_t>(t));
-          const CounterCheck c = f.store->check_and_record(kdd, i);
+          const CounterCheck c = f.store->check_and_record("acme", kdd, i);
           if (c.anomaly != CounterAnomaly::None) ++failures;
           f.store->append(test::sample_release("tsm1", static_cast<std::uint8_t>(t)));
         } catch (const std::exception&) {
@@ -101,8 +103,8 @@ BOOST_AUTO_TEST_CASE(appends_and_counters_share_batches) {
   }
   for (auto& th : pool) th.join();
   BOOST_TEST(failures.load() == 0);
-  BOOST_TEST(f.store->audit_head().seq == 400u);
-  for (int t = 0; t < 4; ++t) BOOST_TEST(f.store->find_counter(test::sample_kdd(static_cast<std::uint8_t>(t)))->last == 100u);
+  BOOST_TEST(f.store->audit_head().seq == before + 400u);
+  for (int t = 0; t < 4; ++t) BOOST_TEST(f.store->find_counter("acme", test::sample_kdd(static_cast<std::uint8_t>(t)))->last == 100u);
   BOOST_TEST(f.store->verify_audit().ok);
 }
 

@@ -4,6 +4,8 @@
 
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "store/migrations.h"
 #include "store_errors.h"
 #include "store_fixture.h"
@@ -107,6 +109,7 @@ BOOST_AUTO_TEST_CASE(a_file_that_is_not_a_database_is_corrupt) {
     std::ofstream f(db, std::ios::binary);
     for (int i = 0; i < 512; ++i) f << "this is not an SQLite database. ";
   }
+  std::filesystem::permissions(db, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   BOOST_TEST(error_of([&] { SqliteStore::open(db); }) == StoreErrc::Corrupt);
   SqliteOptions ro;
   ro.read_only = true;
@@ -122,6 +125,7 @@ BOOST_AUTO_TEST_CASE(read_only_open_of_an_unmigrated_database_is_refused) {
   TempDir dir;
   const auto db = dir.file("plain.db");
   raw_exec(db, "PRAGMA journal_mode = WAL; CREATE TABLE unrelated (x INTEGER)");
+  std::filesystem::permissions(db, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   SqliteOptions ro;
   ro.read_only = true;
   BOOST_TEST(error_of([&] { SqliteStore::open(db, ro); }) == StoreErrc::ReadOnly);
@@ -129,6 +133,76 @@ BOOST_AUTO_TEST_CASE(read_only_open_of_an_unmigrated_database_is_refused) {
   SqliteStore::open(db).reset();
   auto s = SqliteStore::open(db, ro);
   BOOST_TEST(s->list_issuers().empty());
+}
+
+// 0002 re-keys card_counters by (issuer, KDD) and keeps what the releases recorded: each
+// (issuer, KDD) with an OK release gets the counter of its latest one; the old per-KDD value
+// (overwritten by refusals and by other issuers' TSMs) is not carried over.
+BOOST_AUTO_TEST_CASE(counters_from_version_1_are_attributed_to_the_issuers_of_their_releases) {
+  const auto all = embedded_migrations();
+  BOOST_REQUIRE(all.size() >= 2u);
+  TempDir dir;
+  const auto db = dir.file("v1.db");
+  const std::string k1 = "00000000000000000001", k2 = "00000000000000000002", k3 = "00000000000000000003",
+                    k4 = "00000000000000000004";
+  {
+    SqliteOptions v1;
+    v1.migrations = all.subspan(0, 1);
+    auto s = SqliteStore::open(db, v1);
+    BOOST_REQUIRE(s->schema_version() == 1);
+    s->add_issuer(test::kOperator, test::sample_issuer("acme", "42A1B2"));
+    s->add_issuer(test::kOperator, test::sample_issuer("beta", "42B0B0"));
+    auto release = [&](const std::string& issuer, const std::string& kdd, const std::string& result,
+                       nlohmann::json detail) {
+      AuditRecord r;
+      r.actor = "tsm-" + issuer;
+      r.operation = std::string(kOpKeyRelease);
+      r.kdd = gp::from_hex(kdd);
+      r.issuer = issuer;
+      r.result = result;
+      r.detail = std::move(detail);
+      s->append(r);
+    };
+    // k1: acme released 5, beta's TSM 0xFFFFFF (the lock-out), acme refused a replay of 3.
+    release("acme", k1, "OK", {{"counter", 5}});
+    release("beta", k1, "OK", {{"counter", 0xFFFFFF}});
+    release("acme", k1, "CounterReplay", {{"counter", 3}, {"counter_anomaly", "backwards"}});
+    // k2: acme released 7, then 7 again (flagged, released).
+    release("acme", k2, "OK", {{"counter", 7}});
+    release("acme", k2, "OK", {{"counter", 7}, {"counter_anomaly", "repeated"}, {"previous_counter", 7}});
+    // k3: only a refusal; k4: no record at all.
+    release("acme", k3, "NotEntitled", {{"counter", 9}});
+    raw_exec(db,
+             "INSERT INTO card_counters (kdd, last, highest, anomalies, updated) VALUES"
+             " ('" + k1 + "', 3, 16777215, 1, '2026-01-01T00:00:00.000Z'),"
+             " ('" + k2 + "', 7, 7, 1, '2026-01-01T00:00:00.000Z'),"
+             " ('" + k3 + "', 9, 9, 0, '2026-01-01T00:00:00.000Z'),"
+             " ('" + k4 + "', 1, 1, 0, '2026-01-01T00:00:00.000Z')");
+  }
+  auto s = SqliteStore::open(db);
+  BOOST_TEST(s->schema_version() == SqliteStore::code_schema_version());
+  BOOST_TEST(raw_query(db, "SELECT name FROM schema_version WHERE version = 2") == "0002_card_counters_per_issuer.sql");
+  auto acme1 = s->find_counter("acme", gp::from_hex(k1));
+  BOOST_REQUIRE(acme1);
+  BOOST_TEST(acme1->last == 5u);  // not the refused 3, not beta's FFFFFF
+  BOOST_TEST(acme1->highest == 5u);
+  BOOST_TEST(acme1->anomalies == 0u);
+  auto beta1 = s->find_counter("beta", gp::from_hex(k1));
+  BOOST_REQUIRE(beta1);
+  BOOST_TEST(beta1->last == 0xFFFFFFu);
+  auto acme2 = s->find_counter("acme", gp::from_hex(k2));
+  BOOST_REQUIRE(acme2);
+  BOOST_TEST(acme2->last == 7u);
+  BOOST_TEST(acme2->anomalies == 1u);
+  BOOST_TEST(!s->find_counter("beta", gp::from_hex(k2)));
+  BOOST_TEST(!s->find_counter("acme", gp::from_hex(k3)));  // dropped: never released
+  BOOST_TEST(!s->find_counter("acme", gp::from_hex(k4)));  // dropped: nothing to attribute it to
+  BOOST_TEST(raw_query(db, "SELECT count(*) FROM card_counters") == "3");
+  // The acme card is not locked out: its next counter is checked against 5.
+  CounterCheck c = s->check_and_record("acme", gp::from_hex(k1), 6);
+  BOOST_TEST(c.previous.value_or(0) == 5u);
+  BOOST_TEST(counter_anomaly_name(c.anomaly) == std::string("none"));
+  BOOST_TEST(s->verify_audit().ok);  // the audit is read, never rewritten
 }
 
 BOOST_AUTO_TEST_SUITE_END()

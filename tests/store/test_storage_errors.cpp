@@ -19,7 +19,7 @@ namespace {
 // Every kind of write fails with `code`, and reports itself as a storage failure.
 void expect_writes_fail(Store& s, StoreErrc code) {
   BOOST_TEST(error_of([&] { s.append(test::sample_release()); }) == code);
-  BOOST_TEST(error_of([&] { s.check_and_record(test::sample_kdd(), 5); }) == code);
+  BOOST_TEST(error_of([&] { s.check_and_record("acme", test::sample_kdd(), 5); }) == code);
   BOOST_TEST(error_of([&] { s.add_issuer(kOperator, test::sample_issuer("other", "4299")); }) == code);
   BOOST_TEST(error_of([&] { s.revoke_tsm(kOperator, "tsm1"); }) == code);
   try {
