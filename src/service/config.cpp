@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -65,6 +66,21 @@ class Section {
     double v = *n->value<double>();
     if (!(v >= lo && v <= hi)) fail(key(k), fmt::format("{} is out of range ({}..{})", v, lo, hi));
     return v;
+  }
+
+  // An array of strings (absent: nullopt).
+  std::optional<std::vector<std::string>> strings(const std::string& k) {
+    const toml::node* n = get(k);
+    if (!n) return std::nullopt;
+    const toml::array* a = n->as_array();
+    if (!a) fail(key(k), "must be an array of strings ([\"...\", ...])");
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < a->size(); ++i) {
+      const toml::node& e = *a->get(i);
+      if (!e.is_string()) fail(fmt::format("{}[{}]", key(k), i), "must be a string (in quotes)");
+      out.push_back(*e.value<std::string>());
+    }
+    return out;
   }
 
   void reject_unknown() const {
@@ -230,11 +246,11 @@ ServerConfig parse_config(std::string_view toml_text, const fs::path& source) {
   ServerConfig c;
   c.source = source;
 
-  static const std::set<std::string> sections = {"server", "limits", "tls", "hsm", "store", "release", "log"};
+  static const std::set<std::string> sections = {"server", "limits", "monitoring", "tls", "hsm", "store", "release", "log"};
   for (auto&& [k, v] : root) {
     std::string ks(k.str());
     if (!sections.count(ks))
-      fail(ks, "unknown section or key (expected [server], [limits], [tls], [hsm], [store], [release], [log])");
+      fail(ks, "unknown section or key (expected [server], [limits], [monitoring], [tls], [hsm], [store], [release], [log])");
     if (!v.is_table()) fail(ks, "must be a table ([" + ks + "])");
   }
   auto table = [&](const char* name) { return root.get_as<toml::table>(name); };
@@ -256,12 +272,31 @@ ServerConfig parse_config(std::string_view toml_text, const fs::path& source) {
 
   Section limits(table("limits"), "limits");
   if (auto v = limits.integer("max_connections", 1, 100000)) c.max_connections = static_cast<unsigned>(*v);
+  if (auto v = limits.integer("max_handshakes_per_peer", 0, 100000)) c.max_handshakes_per_peer = static_cast<unsigned>(*v);
   if (auto v = limits.integer("max_message_size", 1024, 16 * 1024 * 1024))
     c.max_message_size = static_cast<std::size_t>(*v);
   if (auto v = limits.integer("max_xml_depth", 4, 1000)) c.max_xml_depth = static_cast<unsigned>(*v);
   if (auto v = limits.number("rate_per_tsm", 0, 1e6)) c.rate_per_tsm = *v;
   if (auto v = limits.number("rate_burst", 1, 1e6)) c.rate_burst = *v;
   limits.reject_unknown();
+
+  Section monitoring(table("monitoring"), "monitoring");
+  if (auto v = monitoring.strings("fingerprints")) {
+    for (std::size_t i = 0; i < v->size(); ++i) {
+      auto fp = normalise_fingerprint((*v)[i]);
+      if (!fp)
+        fail(fmt::format("monitoring.fingerprints[{}]", i),
+             fmt::format("\"{}\" is not a SHA-256 certificate fingerprint (64 hex digits, ':' allowed; e.g. "
+                         "openssl x509 -in monitor.crt -noout -fingerprint -sha256)",
+                         (*v)[i].substr(0, 100)));
+      c.monitoring.fingerprints.push_back(*fp);
+    }
+  }
+  if (auto v = monitoring.number("rate_per_peer", 0, 1e6)) c.monitoring.rate_per_peer = *v;
+  if (auto v = monitoring.number("burst_per_peer", 1, 1e6)) c.monitoring.burst_per_peer = *v;
+  // At least one probe per 1000 s, so /healthz never reports a state older than that.
+  if (auto v = monitoring.number("health_probe_rate", 0.001, 1000)) c.monitoring.health_probe_rate = *v;
+  monitoring.reject_unknown();
 
   Section tls(table("tls"), "tls");
   auto required_path = [&](Section& s, const char* k) {
@@ -341,6 +376,17 @@ void check_files(const ServerConfig& c, std::vector<std::string>& warnings) {
   }
   if (c.store) check_parent_dir("store.path", c.store->path);
   if (c.log_file) check_parent_dir("log.file", *c.log_file);
+}
+
+std::optional<std::string> normalise_fingerprint(std::string_view text) {
+  std::string out;
+  for (char ch : text) {
+    if (ch == ':') continue;
+    if (!std::isxdigit(static_cast<unsigned char>(ch))) return std::nullopt;
+    out += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  }
+  if (out.size() != 64) return std::nullopt;
+  return out;
 }
 
 ServerConfig load_config(const fs::path& file, std::vector<std::string>& warnings) {

@@ -56,6 +56,21 @@ struct ReleaseConfig {
   double refusal_audit_burst = 20;
 };
 
+// [monitoring]: who may read GET /healthz and /metrics, and how often. Both endpoints answer an
+// accredited TSM (its certificate in the store) or a certificate listed here; anyone else with
+// a certificate of tls.client_ca gets 403. The store has no role for TSM records, and a
+// monitoring system must not be a TSM that could be entitled to keys: it gets a certificate of
+// its own, listed here.
+struct MonitoringConfig {
+  std::vector<std::string> fingerprints;  // SHA-256 of the certificate (DER), 64 uppercase hex digits
+  // Per client address (IPv4 address, IPv6 /64): token bucket; beyond it HTTP 429. 0 = no limit.
+  double rate_per_peer = 5;
+  double burst_per_peer = 20;
+  // Each /healthz probe touches the HSM and the store: at most this many probes per second in
+  // all; more frequent calls are answered from the last probe's result.
+  double health_probe_rate = 1;
+};
+
 struct ServerConfig {
   // [server]
   std::string listen = "127.0.0.1";
@@ -74,10 +89,17 @@ struct ServerConfig {
   int request_timeout_s = 10;
   // [limits]
   unsigned max_connections = 256;
+  // Connections from one client address (IPv4 address, IPv6 /64) still in the TLS handshake;
+  // more are closed at accept. Without it one address could hold every max_connections slot
+  // for handshake_timeout each, unauthenticated. 0 = no per-address cap (all clients behind
+  // one address, e.g. a NAT).
+  unsigned max_handshakes_per_peer = 16;
   std::size_t max_message_size = 64 * 1024;  // request body bytes
   unsigned max_xml_depth = 32;
   double rate_per_tsm = 50;   // requests per second per client certificate; 0 = unlimited
   double rate_burst = 100;    // bucket size
+  // [monitoring]
+  MonitoringConfig monitoring;
   // [tls]
   TlsConfig tls;
   // [hsm], [store]: both or neither; without them key operations answer HsmUnavailable.
@@ -102,5 +124,9 @@ ServerConfig load_config(const std::filesystem::path& file, std::vector<std::str
 // may grant the service's group read access with 0640), PEM contents that parse, the
 // certificate matching its key, the CRL not expired, the PKCS#11 module present.
 void check_files(const ServerConfig& config, std::vector<std::string>& warnings);
+
+// A certificate fingerprint as given by an operator ("ab:cd:..." or "ABCD...", SHA-256) in the
+// form CallerIdentity uses (64 uppercase hex digits, no ':'); nullopt if it is not one.
+std::optional<std::string> normalise_fingerprint(std::string_view text);
 
 }  // namespace sekds::service

@@ -11,6 +11,7 @@
 
 #include "hsm/error.h"
 #include "hsm/hsm.h"
+#include "service/authorizer.h"
 #include "service/config.h"
 #include "service/key_release_service.h"
 #include "service/logging.h"
@@ -157,6 +158,11 @@ int main(int argc, char** argv) {
   Server server(config, *keys, metrics);
   if (release) {
     server.set_health_check([r = release.get()] { return r->health(); });
+    // /healthz and /metrics: accredited TSMs (the same store lookup as every key request), on
+    // top of the [monitoring] fingerprints. StoreError escapes: the server answers 503.
+    server.set_accreditation_check([s = store.get()](const CallerIdentity& who) {
+      return std::holds_alternative<store::Tsm>(Authorizer(*s).caller(who));
+    });
     // After the last connection closed: every record handed to the store is durable.
     server.set_on_shutdown([r = release.get()] {
       r->flush();

@@ -4,7 +4,9 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -30,11 +32,13 @@ bool path_is(const char* path, const char* want) {
 const char* reason_phrase(int status) {
   switch (status) {
     case 200: return "OK";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
     case 413: return "Payload Too Large";
     case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
     case 503: return "Service Unavailable";
     default: return "Error";
@@ -180,19 +184,51 @@ std::string health_json(Connection& c, bool& ok) {
   return j.dump() + "\n";
 }
 
+// GET /healthz and /metrics show the state of the HSM and the store and every counter: only
+// for accredited TSMs and [monitoring] certificates, and at most so often per client address.
+// The rate limit comes first, so a flood costs no accreditation lookups in the store either.
+// 0 when the request may be answered, otherwise the HTTP status it gets (and the answer sent).
+int monitoring_refusal(Connection& c, int& rc) {
+  ServerContext& ctx = c.ctx;
+  if (!ctx.monitoring_limiter.allow(c.peer_key)) {
+    double rate = ctx.config.monitoring.rate_per_peer;
+    long wait = rate > 0 ? std::clamp(static_cast<long>(std::ceil(1.0 / rate)), 1L, 3600L) : 1L;
+    std::string retry = fmt::format("Retry-After: {}", wait);
+    c.soap->http_extra_header = retry.c_str();
+    c.rec.fault = "rate_limited";
+    rc = send_plain(c, 429, "text/plain; charset=utf-8", "too many requests from this address\n");
+    return 429;
+  }
+  if (ctx.monitoring_fingerprints.count(c.identity.cert_sha256_hex)) return 0;
+  std::optional<bool> accredited = ctx.accredited(c.identity);
+  if (!accredited) {
+    c.rec.fault = "accreditation_unknown";
+    rc = send_plain(c, 503, "text/plain; charset=utf-8", "the accreditation of this certificate cannot be checked now\n");
+    return 503;
+  }
+  if (*accredited) return 0;
+  c.rec.fault = "forbidden";
+  rc = send_plain(c, 403, "text/plain; charset=utf-8",
+                  "forbidden: this certificate is neither an accredited TSM's nor a [monitoring] one\n");
+  return 403;
+}
+
 int on_get(struct soap* s) {
   Connection* c = conn_of(s);
   if (c->ctx.stopping) s->keep_alive = 0;
   std::string path_label;
-  int rc;
+  int rc = SOAP_OK;
   if (path_is(s->path, "/healthz")) {
     path_label = "/healthz";
-    bool ok = true;
-    std::string body = health_json(*c, ok);
-    rc = send_plain(*c, ok ? 200 : 503, "application/json", body);
+    if (!monitoring_refusal(*c, rc)) {
+      bool ok = true;
+      std::string body = health_json(*c, ok);
+      rc = send_plain(*c, ok ? 200 : 503, "application/json", body);
+    }
   } else if (path_is(s->path, "/metrics")) {
     path_label = "/metrics";
-    rc = send_plain(*c, 200, "text/plain; version=0.0.4; charset=utf-8", c->ctx.metrics.registry.render());
+    if (!monitoring_refusal(*c, rc))
+      rc = send_plain(*c, 200, "text/plain; version=0.0.4; charset=utf-8", c->ctx.metrics.registry.render());
   } else {
     path_label = "other";
     rc = send_plain(*c, 404, "text/plain; charset=utf-8", "not found\n");
@@ -327,6 +363,73 @@ void install_hooks(ServerContext& ctx, struct soap* listener) {
   listener->fdel = on_refused_method;
   listener->fopt = on_refused_method;
   listener->fhead = on_refused_method;
+}
+
+Health ServerContext::health() {
+  const auto interval = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(1.0 / config.monitoring.health_probe_rate));
+  std::unique_lock lock(health_mu);
+  for (;;) {
+    auto now = Clock::now();
+    if (last_health && now - last_probe < interval) {
+      metrics.health_cached.inc();
+      return *last_health;
+    }
+    if (!probing) break;
+    // One check at a time: the others answer from the last result, or wait for the first one.
+    if (last_health) {
+      metrics.health_cached.inc();
+      return *last_health;
+    }
+    health_cv.wait(lock);
+  }
+  probing = true;
+  last_probe = Clock::now();  // probe starts are at least an interval apart
+  std::uint64_t generation = health_generation;
+  std::function<Health()> check = health_check;
+  lock.unlock();
+  Health h;
+  try {
+    if (check) h = check();
+  } catch (...) {  // never leave `probing` set: every later /healthz would wait for it
+    h = Health{false, "health check failed"};
+  }
+  metrics.health_probes.inc();
+  lock.lock();
+  probing = false;
+  if (generation == health_generation) last_health = h;
+  lock.unlock();
+  health_cv.notify_all();
+  return h;
+}
+
+void ServerContext::set_health(std::function<Health()> f) {
+  {
+    std::lock_guard lock(health_mu);
+    health_check = std::move(f);
+    last_health.reset();
+    ++health_generation;
+  }
+  health_cv.notify_all();
+}
+
+std::optional<bool> ServerContext::accredited(const CallerIdentity& who) const {
+  std::function<bool(const CallerIdentity&)> check;
+  {
+    std::lock_guard lock(accredited_mu);
+    check = accredited_check;
+  }
+  if (!check) return false;
+  try {
+    return check(who);
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+void ServerContext::set_accredited(std::function<bool(const CallerIdentity&)> f) {
+  std::lock_guard lock(accredited_mu);
+  accredited_check = std::move(f);
 }
 
 After serve_one(Connection& c) {

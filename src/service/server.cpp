@@ -2,6 +2,7 @@
 // TLS set-up and graceful shutdown. One request is served by request.cpp.
 #include "service/server.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -16,6 +17,7 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -102,6 +104,28 @@ class LogThrottle {
   std::atomic<Clock::rep> last_{0};
   std::atomic<long> suppressed_{0};
 };
+
+// The client address per-peer limits count on: the IPv4 address (also when it arrives
+// IPv4-mapped on an IPv6 socket), or the /64 of an IPv6 address, since one host commonly holds
+// a whole /64 and per-address counting would not bound it.
+std::string peer_key_of(const sockaddr_storage& ss) {
+  char buf[INET6_ADDRSTRLEN] = "";
+  if (ss.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&ss);
+    if (::inet_ntop(AF_INET, &in->sin_addr, buf, sizeof buf)) return buf;
+  } else if (ss.ss_family == AF_INET6) {
+    in6_addr a = reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(&a)) {
+      in_addr v4{};
+      std::memcpy(&v4, &a.s6_addr[12], sizeof v4);
+      if (::inet_ntop(AF_INET, &v4, buf, sizeof buf)) return buf;
+    } else {
+      std::memset(&a.s6_addr[8], 0, 8);
+      if (::inet_ntop(AF_INET6, &a, buf, sizeof buf)) return std::string(buf) + "/64";
+    }
+  }
+  return "unknown";  // all odd addresses share one count
+}
 
 }  // namespace
 
@@ -238,6 +262,12 @@ struct Server::Impl {
   char listen_tag = 0, wake_tag = 0;       // epoll data.ptr markers
   LogThrottle refused_log, handshake_log;
 
+  // Connections in the TLS handshake, per client address (peer_key_of): unauthenticated, each
+  // may hold a connection slot for handshake_timeout, so one address gets at most
+  // max_handshakes_per_peer of them. Event thread (accept) and workers (done, closed).
+  std::mutex handshakes_mu;
+  std::unordered_map<std::string, unsigned> handshakes;
+
   ~Impl() {
     pool.reset();  // copies of the listener's context: before it
     if (listener) {
@@ -345,18 +375,46 @@ struct Server::Impl {
     for (unsigned i = 0; i < config.workers; ++i) workers.emplace_back([this] { worker_loop(); });
     events = std::thread([this] { event_loop(); });
     log_json(spdlog::level::info, {{"event", "listening"}, {"address", config.listen}, {"port", bound_port},
-                                   {"workers", config.workers}, {"max_connections", config.max_connections}});
+                                   {"workers", config.workers}, {"max_connections", config.max_connections},
+                                   {"max_handshakes_per_peer", config.max_handshakes_per_peer}});
   }
 
   // ---- event thread ----
+
+  // Counts a new connection from `key` as in the handshake; false (nothing counted) when that
+  // address has max_handshakes_per_peer already.
+  bool take_handshake_slot(const std::string& key) {
+    {
+      std::lock_guard lock(handshakes_mu);
+      unsigned& n = handshakes[key];
+      if (config.max_handshakes_per_peer != 0 && n >= config.max_handshakes_per_peer) return false;
+      ++n;
+    }
+    ctx.metrics.handshakes_in_progress.inc();
+    return true;
+  }
+
+  // The handshake of `c` is done or abandoned: it no longer counts for its address.
+  void release_handshake_slot(Connection* c) {
+    if (!c->handshake_counted) return;
+    c->handshake_counted = false;
+    {
+      std::lock_guard lock(handshakes_mu);
+      auto it = handshakes.find(c->peer_key);
+      if (it != handshakes.end() && --it->second == 0) handshakes.erase(it);
+    }
+    ctx.metrics.handshakes_in_progress.dec();
+  }
 
   void accept_one() {
     SOAP_SOCKET s = soap_accept(listener);
     if (!soap_valid_socket(s)) return;  // vanished before accept(), or a transient error
     ctx.metrics.connections_accepted.inc();
+    std::string key = peer_key_of(listener->peer.storage);
     const char* refuse = nullptr;
     if (ctx.stopping) refuse = "shutting_down";
     else if (open.load() >= static_cast<int>(config.max_connections)) refuse = "max_connections";
+    else if (!take_handshake_slot(key)) refuse = "handshakes_per_peer";
     if (refuse) {
       ::close(s);  // refused before any TLS: the client sees the connection closed
       listener->socket = SOAP_INVALID_SOCKET;
@@ -380,6 +438,8 @@ struct Server::Impl {
     auto* c = new Connection(ctx, *pool, s, ssl, static_cast<short>(listener->keep_alive));
     bool v6 = std::strchr(listener->host, ':') != nullptr;
     c->peer = v6 ? fmt::format("[{}]:{}", listener->host, listener->port) : fmt::format("{}:{}", listener->host, listener->port);
+    c->peer_key = std::move(key);
+    c->handshake_counted = true;  // take_handshake_slot() above
     ++open;
     ctx.metrics.open_connections.inc();
     if (!ssl || SSL_set_fd(ssl, s) != 1) {
@@ -492,6 +552,7 @@ struct Server::Impl {
   // ---- workers ----
 
   void destroy(Connection* c) {
+    release_handshake_slot(c);
     delete c;
     --open;
     ctx.metrics.open_connections.dec();
@@ -633,6 +694,7 @@ struct Server::Impl {
     }
     c->identity = std::move(*id);
     c->handshake_done = true;
+    release_handshake_slot(c);
     c->want_write = false;
     c->last_active = Clock::now();
     log_json(spdlog::level::debug, {{"event", "tls_established"}, {"peer", c->peer}, {"tsm_fp", c->identity.cert_sha256_hex},
@@ -691,6 +753,9 @@ Server::~Server() {
 
 void Server::set_on_shutdown(std::function<void()> hook) { impl_->on_shutdown = std::move(hook); }
 void Server::set_health_check(std::function<Health()> check) { impl_->ctx.set_health(std::move(check)); }
+void Server::set_accreditation_check(std::function<bool(const CallerIdentity&)> check) {
+  impl_->ctx.set_accredited(std::move(check));
+}
 void Server::start() { impl_->start(); }
 std::uint16_t Server::port() const noexcept { return impl_->bound_port; }
 

@@ -9,7 +9,8 @@
 // soap context (copied from the listener's), sharing the SSL_CTX.
 //
 // Besides the SOAP operations at /sekds/v1, the same listener answers GET /healthz and
-// GET /metrics (also behind mutual TLS); any other path is 404.
+// GET /metrics (also behind mutual TLS) to accredited TSMs and [monitoring] certificates only
+// (403 otherwise), rate-limited per client address (429); any other path is 404.
 #pragma once
 
 #include <cstdint>
@@ -46,8 +47,14 @@ class Server {
   // Called (from the thread that calls wait()) after the last connection closed, before wait()
   // returns: the key-release step flushes its audit here.
   void set_on_shutdown(std::function<void()> hook);
-  // Consulted by GET /healthz (200 when ok, 503 otherwise). Default: always ok.
+  // Consulted by GET /healthz (200 when ok, 503 otherwise), at most [monitoring]
+  // health_probe_rate times per second (other calls get its last result). Default: always ok.
   void set_health_check(std::function<Health()> check);
+  // Who, besides the [monitoring] fingerprints, may read GET /healthz and /metrics: true for
+  // an accredited TSM (the key release looks the certificate up in the store). Default: nobody.
+  // Called from the workers, for requests within the per-peer rate limit; an exception means
+  // "cannot tell now" (HTTP 503).
+  void set_accreditation_check(std::function<bool(const CallerIdentity&)> check);
 
   // Loads the TLS material, binds, starts the threads. Throws ServerError. Call ssl_init()
   // (tls_init.h) once before, from the main thread.

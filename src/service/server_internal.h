@@ -4,10 +4,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include <openssl/ssl.h>
@@ -25,35 +29,50 @@ namespace sekds::service::detail {
 
 inline constexpr const char* kServicePath = "/sekds/v1";
 
-// What every connection's requests need; read-only after start() except the atomics.
+// What every connection's requests need; read-only after start() except the atomics and
+// what the mutexes guard.
 struct ServerContext {
+  using Clock = std::chrono::steady_clock;
   ServerContext(const ServerConfig& c, KeyService& k, ServiceMetrics& m)
-      : config(c), keys(k), metrics(m), limiter(c.rate_per_tsm, c.rate_burst) {}
+      : config(c), keys(k), metrics(m), limiter(c.rate_per_tsm, c.rate_burst),
+        monitoring_limiter(c.monitoring.rate_per_peer, c.monitoring.burst_per_peer),
+        monitoring_fingerprints(c.monitoring.fingerprints.begin(), c.monitoring.fingerprints.end()) {}
   const ServerConfig& config;
   KeyService& keys;
   ServiceMetrics& metrics;
   RateLimiter limiter;
-  // GET /healthz; may be replaced while serving.
-  Health health() const {
-    std::function<Health()> f;
-    {
-      std::lock_guard lock(health_mu);
-      f = health_check;
-    }
-    return f ? f() : Health{};
-  }
-  void set_health(std::function<Health()> f) {
-    std::lock_guard lock(health_mu);
-    health_check = std::move(f);
-  }
+  RateLimiter monitoring_limiter;  // GET /healthz and /metrics, per client address
+  const std::unordered_set<std::string> monitoring_fingerprints;
+
+  // GET /healthz: the last health check's result while it is younger than
+  // 1 / health_probe_rate, so a flood of /healthz cannot drive HSM and store work; one check
+  // at a time, the others answer from the last result meanwhile. Any thread.
+  Health health();
+  // Replaces the check (and forgets the last result: it came from another check).
+  void set_health(std::function<Health()> f);
+
+  // May `who` read /healthz and /metrics as an accredited TSM? nullopt when that cannot be
+  // decided now (the check threw: the store is down, say).
+  std::optional<bool> accredited(const CallerIdentity& who) const;
+  void set_accredited(std::function<bool(const CallerIdentity&)> f);
+
   std::atomic<bool> stopping{false};
-  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-  mutable std::mutex health_mu;
-  std::function<Health()> health_check;
+  Clock::time_point started = Clock::now();
   // gSOAP's own HTTP parsers, wrapped by ours.
   int (*gsoap_fparse)(struct soap*) = nullptr;
   int (*gsoap_fparsehdr)(struct soap*, const char*, const char*) = nullptr;
   int (*gsoap_fposthdr)(struct soap*, const char*, const char*) = nullptr;
+
+ private:
+  mutable std::mutex health_mu;
+  std::condition_variable health_cv;
+  std::function<Health()> health_check;
+  std::optional<Health> last_health;
+  Clock::time_point last_probe{};
+  bool probing = false;
+  std::uint64_t health_generation = 0;  // bumped by set_health: a probe of the old check is dropped
+  mutable std::mutex accredited_mu;
+  std::function<bool(const CallerIdentity&)> accredited_check;
 };
 
 // What one request did, for the access log and the metrics.
@@ -125,6 +144,8 @@ struct Connection {
   SoapEndpoint* endpoint = nullptr;     // while attached: slot->endpoint
   CallerIdentity identity;
   std::string peer;  // "ip:port"
+  std::string peer_key;  // the client address its per-peer limits count on (IPv4, or IPv6 /64)
+  bool handshake_counted = false;  // counts in its peer's handshakes in progress
   bool handshake_done = false;
   bool want_write = false;  // the TLS handshake waits for the socket to be writable
   bool armed = false;       // registered in the epoll set

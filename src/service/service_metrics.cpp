@@ -16,6 +16,8 @@ ServiceMetrics::ServiceMetrics(MetricsRegistry& r)
       connections_accepted(r.counter("sekds_connections_accepted_total", "TCP connections accepted")),
       connections_rejected(r.counter_family("sekds_connections_rejected_total",
                                             "Connections closed without serving, by reason", {"reason"})),
+      handshakes_in_progress(r.gauge("sekds_tls_handshakes_in_progress",
+                                     "Connections accepted whose TLS handshake is not done yet")),
       idle_closed(r.counter("sekds_connections_idle_closed_total", "Keep-alive connections closed for idleness")),
       hsm_seconds(r.histogram_family("sekds_hsm_operation_duration_seconds", "HSM operation latency, by operation",
                                      {"operation"})),
@@ -32,6 +34,9 @@ ServiceMetrics::ServiceMetrics(MetricsRegistry& r)
                                       {"outcome"})),
       key_releases(r.counter_family("sekds_key_releases_total",
                                     "Key sets released: released (new audit record) or replayed (same RequestId)",
-                                    {"kind"})) {}
+                                    {"kind"})),
+      health_probes(r.counter("sekds_health_probes_total", "Health checks run for /healthz (HSM and store probed)")),
+      health_cached(r.counter("sekds_health_cached_answers_total",
+                              "/healthz answers given from the last health check (health_probe_rate)")) {}
 
 }  // namespace sekds::service

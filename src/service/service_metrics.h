@@ -21,8 +21,9 @@ struct ServiceMetrics {
   CounterFamily& http_requests;       // sekds_http_requests_total{path,code} (GET endpoints)
   Gauge& open_connections;            // sekds_open_connections
   Counter& connections_accepted;      // sekds_connections_accepted_total
-  // max_connections, tls_handshake, shutting_down
+  // max_connections, handshakes_per_peer, tls_handshake, tls_handshake_timeout, shutting_down
   CounterFamily& connections_rejected;  // sekds_connections_rejected_total{reason}
+  Gauge& handshakes_in_progress;      // sekds_tls_handshakes_in_progress
   Counter& idle_closed;               // sekds_connections_idle_closed_total
   // Hooks for the key-release step.
   HistogramFamily& hsm_seconds;       // sekds_hsm_operation_duration_seconds{operation}
@@ -34,6 +35,10 @@ struct ServiceMetrics {
   CounterFamily& refusal_audits;      // sekds_refusal_audits_total{outcome}
   // Keys released: released (new audit record), replayed (same RequestId within the window).
   CounterFamily& key_releases;        // sekds_key_releases_total{kind}
+  // GET /healthz: health checks run (HSM and store probed), and answers given from the last
+  // one instead ([monitoring] health_probe_rate).
+  Counter& health_probes;             // sekds_health_probes_total
+  Counter& health_cached;             // sekds_health_cached_answers_total
 };
 
 }  // namespace sekds::service

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -18,7 +19,10 @@
 #include <thread>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
+
+#include "service/tls_identity.h"
 
 namespace sekds::test {
 
@@ -55,6 +59,17 @@ const Pki& pki() {
     if (rc != 0) throw std::runtime_error("certs/dev-pki.sh failed: " + out);
   }
   return p;
+}
+
+std::string fingerprint(const std::string& who) {
+  FILE* f = std::fopen(pki().crt(who).c_str(), "rb");
+  if (!f) throw std::runtime_error("cannot open the certificate of " + who);
+  X509* x = PEM_read_X509(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  if (!x) throw std::runtime_error("not a PEM certificate: " + who);
+  std::string fp = sha256_fingerprint_hex(x);
+  X509_free(x);
+  return fp;
 }
 
 // ---- ScriptedKeyService ----
@@ -141,6 +156,10 @@ ServerConfig test_config() {
 TestServer::TestServer(const std::function<void(ServerConfig&)>& tweak) : config_(test_config()) {
   if (tweak) tweak(config_);
   server_ = std::make_unique<Server>(config_, keys_, metrics_);
+  server_->set_accreditation_check([accredited = std::vector<std::string>{fingerprint("tsm1"), fingerprint("tsm2")}](
+                                       const CallerIdentity& who) {
+    return std::find(accredited.begin(), accredited.end(), who.cert_sha256_hex) != accredited.end();
+  });
   server_->start();
 }
 
@@ -184,8 +203,17 @@ std::string ssl_errors() {
   return out.empty() ? "no OpenSSL error queued" : out;
 }
 
-int connect_loopback(std::uint16_t port) {
+int connect_loopback(std::uint16_t port, const std::string& source = "") {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (!source.empty()) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, source.c_str(), &local.sin_addr) != 1 ||
+        ::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+      ::close(fd);
+      return -1;
+    }
+  }
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
@@ -226,7 +254,7 @@ std::string open_tls(TlsConn& t, std::uint16_t port, const TlsClientConfig& cfg)
   }
   SSL_CTX_load_verify_locations(t.ctx, p.crt("ca").c_str(), nullptr);
   SSL_CTX_set_verify(t.ctx, SSL_VERIFY_PEER, nullptr);
-  t.fd = connect_loopback(port);
+  t.fd = connect_loopback(port, cfg.source);
   if (t.fd < 0) return std::string("connect: ") + std::strerror(errno);
   t.ssl = SSL_new(t.ctx);
   SSL_set_fd(t.ssl, t.fd);
@@ -260,7 +288,7 @@ std::optional<HttpResponse> parse_http(const std::string& raw) {
 
 }  // namespace
 
-int tcp_connect_loopback(std::uint16_t port) { return connect_loopback(port); }
+int tcp_connect_loopback(std::uint16_t port, const std::string& source) { return connect_loopback(port, source); }
 
 std::optional<HttpResponse> trickle(std::uint16_t port, const std::string& prefix, int interval_ms, int max_seconds) {
   TlsConn t;

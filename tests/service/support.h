@@ -50,6 +50,8 @@ struct Pki {
   fs::path key(const std::string& who) const { return dir / (who + ".key"); }
 };
 const Pki& pki();
+// The SHA-256 fingerprint of `who`'s certificate as the server sees it (CallerIdentity).
+std::string fingerprint(const std::string& who);
 
 // Waits until `cond` holds, polling for at most ~20 s: a hang detector for things that
 // happen after an answer was sent (metrics are updated then), never a speed check.
@@ -95,7 +97,9 @@ service::GetKeysResponse sample_response();
 // The base configuration of test servers: loopback, port 0, 4 workers, dev PKI with its CRL.
 service::ServerConfig test_config();
 
-// An in-process sekds server, stopped and joined on destruction.
+// An in-process sekds server, stopped and joined on destruction. It stands in for the store's
+// accreditations on /healthz and /metrics: tsm1 and tsm2 are accredited
+// (Server::set_accreditation_check; a test may install another).
 class TestServer {
  public:
   explicit TestServer(const std::function<void(service::ServerConfig&)>& tweak = {});
@@ -126,6 +130,7 @@ struct TlsClientConfig {
   int min_version = 0;       // e.g. TLS1_1_VERSION; 0 = library default
   int max_version = 0;
   std::string cipher_list;   // e.g. "DEFAULT@SECLEVEL=0" to allow TLS 1.1 on the client side
+  std::string source;        // local address to connect from (e.g. "127.0.0.2": another peer); "" = any
 };
 
 struct HttpResponse {
@@ -143,8 +148,9 @@ std::optional<HttpResponse> tls_exchange(std::uint16_t port, const std::string& 
 // Sends `prefix`, then one more byte every `interval_ms` (a client trickling its request),
 // until the server answers or closes; gives up after `max_seconds` (nullopt).
 std::optional<HttpResponse> trickle(std::uint16_t port, const std::string& prefix, int interval_ms, int max_seconds);
-// A plain TCP connection to 127.0.0.1:port (no TLS); -1 on failure. The caller closes it.
-int tcp_connect_loopback(std::uint16_t port);
+// A plain TCP connection to 127.0.0.1:port (no TLS), from `source` when given; -1 on failure.
+// The caller closes it.
+int tcp_connect_loopback(std::uint16_t port, const std::string& source = "");
 // The TLS handshake alone: "" on success, the OpenSSL error text otherwise.
 std::string tls_handshake_error(std::uint16_t port, const TlsClientConfig& cfg);
 

@@ -20,6 +20,7 @@
 #include "hsm/key_objects.h"
 #include "hsm/labels.h"
 #include "hsm/master_keys.h"
+#include "service/authorizer.h"
 #include "service/tls_identity.h"
 
 namespace sekds::test {
@@ -128,9 +129,15 @@ World::World(WorldOptions options) : options_(std::move(options)), token_(std::m
   ro.commit_stats = [s = service_store_.get()] { return s->group_commit_stats(); };
   service_ = std::make_unique<KeyReleaseService>(*service_store_, *hsm_, metrics_, std::move(ro));
   config_ = test_config();
+  // The tests follow the HSM and the store into outages and back: every /healthz probes.
+  config_.monitoring.health_probe_rate = 1000;
   if (options_.tweak) options_.tweak(config_);
   server_ = std::make_unique<Server>(config_, *service_, metrics_);
   server_->set_health_check([s = service_.get()] { return s->health(); });
+  // As sekds-server does (main.cpp): accredited TSMs may read /healthz and /metrics.
+  server_->set_accreditation_check([s = service_store_.get()](const CallerIdentity& who) {
+    return std::holds_alternative<store::Tsm>(Authorizer(*s).caller(who));
+  });
   server_->start();
 }
 

@@ -82,6 +82,39 @@ BOOST_AUTO_TEST_CASE(mistakes_name_their_key) {
   BOOST_TEST(syntax.find("TOML syntax error") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(per_peer_limits_and_monitoring) {
+  ServerConfig d = parse_config(kTls, "/etc/sekds/server.toml");
+  BOOST_TEST(d.max_handshakes_per_peer == 16u);
+  BOOST_TEST(d.monitoring.fingerprints.empty());
+  BOOST_TEST(d.monitoring.rate_per_peer == 5.0);
+  BOOST_TEST(d.monitoring.burst_per_peer == 20.0);
+  BOOST_TEST(d.monitoring.health_probe_rate == 1.0);
+
+  const std::string fp = "AB:cd:" + std::string(60, 'e');
+  ServerConfig c = parse_config("[limits]\nmax_handshakes_per_peer = 0\n[monitoring]\nfingerprints = [\"" + fp +
+                                    "\"]\nrate_per_peer = 0.5\nburst_per_peer = 4\nhealth_probe_rate = 0.2\n" + kTls,
+                                "/etc/sekds/server.toml");
+  BOOST_TEST(c.max_handshakes_per_peer == 0u);
+  BOOST_REQUIRE(c.monitoring.fingerprints.size() == 1u);
+  BOOST_TEST(c.monitoring.fingerprints[0] == "ABCD" + std::string(60, 'E'));  // as CallerIdentity has it
+  BOOST_TEST(c.monitoring.rate_per_peer == 0.5);
+  BOOST_TEST(c.monitoring.burst_per_peer == 4.0);
+  BOOST_TEST(c.monitoring.health_probe_rate == 0.2);
+
+  BOOST_TEST(error_of("[limits]\nmax_handshakes_per_peer = -1\n" + kTls).find("limits.max_handshakes_per_peer") !=
+             std::string::npos);
+  BOOST_TEST(error_of("[monitoring]\nfingerprints = \"AB\"\n" + kTls).find("monitoring.fingerprints: must be an array") !=
+             std::string::npos);
+  BOOST_TEST(error_of("[monitoring]\nfingerprints = [\"" + std::string(64, 'A') + "\", \"ABCD\"]\n" + kTls)
+                 .find("monitoring.fingerprints[1]: \"ABCD\" is not a SHA-256") != std::string::npos);
+  BOOST_TEST(error_of("[monitoring]\nfingerprints = [1]\n" + kTls).find("monitoring.fingerprints[0]: must be a string") !=
+             std::string::npos);
+  BOOST_TEST(error_of("[monitoring]\nhealth_probe_rate = 0\n" + kTls).find("monitoring.health_probe_rate") !=
+             std::string::npos);
+  BOOST_TEST(error_of("[monitoring]\nroles = 1\n" + kTls).find("monitoring.roles: unknown key") != std::string::npos);
+  BOOST_TEST(!normalise_fingerprint(std::string(63, 'a') + "g").has_value());
+}
+
 BOOST_AUTO_TEST_CASE(the_example_configuration_parses) {
   std::ifstream in(std::string(SEKDS_SOURCE_DIR) + "/deploy/sekds-server.example.toml");
   BOOST_REQUIRE(in);
@@ -92,6 +125,8 @@ BOOST_AUTO_TEST_CASE(the_example_configuration_parses) {
   BOOST_TEST(c.hsm.has_value());
   BOOST_TEST(c.store.has_value());
   BOOST_TEST(c.tls.crl.has_value());
+  BOOST_TEST(c.max_handshakes_per_peer == 16u);
+  BOOST_TEST(c.monitoring.health_probe_rate == 1.0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
