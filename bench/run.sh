@@ -182,7 +182,7 @@ src, dst, workers = sys.argv[1], sys.argv[2], sys.argv[3]
 text = open(src).read()
 text = re.sub(r"(?m)^workers = \d+$", "workers = %s" % workers, text)
 assert "[limits]" not in text, "the dev configuration has a [limits] section now: merge instead of appending"
-text += "\n# bench/run.sh: sized for the benchmark\n[limits]\nmax_connections = 1200\nrate_per_tsm = 0\n"
+text += "\n# bench/run.sh: sized for the benchmark (one address stands for many TSMs)\n[limits]\nmax_connections = 1200\nmax_handshakes_per_peer = 0\nrate_per_tsm = 0\n"
 open(dst, "w").write(text)
 PY
 chmod 600 "$CONFIG"

@@ -20,7 +20,11 @@ ATTACK=20
 BASELINE_S=3
 
 env_up
-write_config
+# The attack and the good new-connection client both come from 127.0.0.1: with the per-address
+# handshake cap the attacker would lock the good client out (the cap's known limit for clients
+# sharing an address). This test is about the event loop holding no worker per slow connection,
+# so the cap is off; tests/service handshakes_per_peer covers the cap.
+write_config "max_handshakes_per_peer = 0"
 server_start
 
 $CLIENT load --manifest "$MANIFEST" --port "$PORT" --threads 1 --seconds $BASELINE_S --out "$TMP/before-keepalive.jsonl"
