@@ -1,6 +1,13 @@
 #include "gp/bytes.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <openssl/crypto.h>
+
+#include <atomic>
+#include <mutex>
+#include <unordered_map>
 
 #include "gp/error.h"
 
@@ -8,6 +15,134 @@ namespace sekds::gp {
 
 void secure_wipe(void* p, std::size_t n) noexcept {
   if (p != nullptr && n != 0) OPENSSL_cleanse(p, n);
+}
+
+namespace {
+
+// mlock and MADV_DONTDUMP work on whole pages, and small secrets share pages with each other
+// and with ordinary heap blocks: a page is locked when its first live secret arrives and
+// unlocked only when its last one is released, never while another secret still uses it.
+class PageTable {
+ public:
+  PageTable() : page_(static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE))) {}
+
+  void lock(const void* p, std::size_t n) {
+    const std::lock_guard<std::mutex> guard(mu_);
+    const std::uintptr_t first = first_page(p), last = last_page(p, n);
+    std::uintptr_t a = first;
+    try {
+      Run run(*this, true);
+      for (; a <= last; a += page_) run.page(a, refs_[a]++ == 0);
+    } catch (...) {  // std::bad_alloc from the table: undo the pages counted so far
+      Run run(*this, false);
+      for (std::uintptr_t b = first; b < a; b += page_) run.page(b, release(b));
+      throw;
+    }
+  }
+
+  void unlock(const void* p, std::size_t n) noexcept {
+    const std::lock_guard<std::mutex> guard(mu_);
+    Run run(*this, false);
+    for (std::uintptr_t a = first_page(p), last = last_page(p, n); a <= last; a += page_) run.page(a, release(a));
+  }
+
+  std::size_t pages() {
+    const std::lock_guard<std::mutex> guard(mu_);
+    return refs_.size();
+  }
+
+  std::atomic<std::uint64_t> allocations{0};
+  std::atomic<std::uint64_t> lock_failures{0};
+
+ private:
+  // Contiguous pages that changed state go to the kernel in one call each.
+  class Run {
+   public:
+    Run(PageTable& t, bool locking) : t_(t), locking_(locking) {}
+    ~Run() { flush(); }
+    void page(std::uintptr_t a, bool changed) {
+      if (!changed) return flush();
+      if (len_ == 0) start_ = a;
+      len_ += t_.page_;
+    }
+
+   private:
+    void flush() noexcept {
+      if (len_ == 0) return;
+      void* p = reinterpret_cast<void*>(start_);
+      if (locking_) {
+        if (::mlock(p, len_) != 0) t_.lock_failures += len_ / t_.page_;
+        ::madvise(p, len_, MADV_DONTDUMP);  // best effort; PR_SET_DUMPABLE 0 is the main guard
+      } else {
+        ::munlock(p, len_);
+        ::madvise(p, len_, MADV_DODUMP);
+      }
+      len_ = 0;
+    }
+    PageTable& t_;
+    bool locking_;
+    std::uintptr_t start_ = 0;
+    std::size_t len_ = 0;
+  };
+
+  // True when the page's last secret left.
+  bool release(std::uintptr_t a) noexcept {
+    const auto it = refs_.find(a);
+    if (it == refs_.end() || --it->second != 0) return false;
+    refs_.erase(it);
+    return true;
+  }
+  std::uintptr_t first_page(const void* p) const noexcept { return reinterpret_cast<std::uintptr_t>(p) & ~(page_ - 1); }
+  std::uintptr_t last_page(const void* p, std::size_t n) const noexcept {
+    return (reinterpret_cast<std::uintptr_t>(p) + n - 1) & ~(page_ - 1);
+  }
+
+  const std::uintptr_t page_;
+  std::mutex mu_;
+  std::unordered_map<std::uintptr_t, std::size_t> refs_;
+};
+
+// Never destroyed: secrets in static objects are released after every destructor ran.
+PageTable& page_table() {
+  static PageTable* const table = new PageTable;
+  return *table;
+}
+
+}  // namespace
+
+namespace detail {
+
+void* secure_allocate(std::size_t bytes) {
+  void* p = ::operator new(bytes);
+  if (bytes == 0) return p;
+  try {
+    page_table().lock(p, bytes);
+  } catch (...) {
+    ::operator delete(p, bytes);
+    throw;
+  }
+  ++page_table().allocations;
+  return p;
+}
+
+void secure_deallocate(void* p, std::size_t bytes) noexcept {
+  secure_wipe(p, bytes);
+  if (bytes != 0) page_table().unlock(p, bytes);
+  ::operator delete(p, bytes);
+}
+
+}  // namespace detail
+
+SecureMemoryStats secure_memory_stats() noexcept {
+  PageTable& t = page_table();
+  SecureMemoryStats s;
+  s.allocations = t.allocations.load();
+  s.lock_failures = t.lock_failures.load();
+  try {
+    s.locked_pages = t.pages();
+  } catch (...) {  // std::mutex::lock may throw system_error in theory
+  }
+  return s;
 }
 
 std::string to_hex(ByteView data) {

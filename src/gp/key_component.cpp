@@ -112,7 +112,7 @@ void check_consistent(const ComponentSheet& c) {
   }
 }
 
-void append(SecureText& out, std::string_view s) { out.append(s.data(), s.size()); }
+void append(SecureText& out, std::string_view s) { out.insert(out.end(), s.begin(), s.end()); }
 
 // Hex in groups of two bytes, so a custodian can read it out and type it back.
 void append_grouped_hex(SecureText& out, ByteView v) {

@@ -41,8 +41,7 @@
 
 namespace sekds::gp {
 
-// Text that holds key material (a formatted sheet): its heap buffer is wiped when released.
-using SecureText = std::basic_string<char, std::char_traits<char>, WipingAllocator<char>>;
+// Sheets are gp::SecureText (gp/bytes.h): wiped, locked, never in a string's inline buffer.
 
 inline constexpr std::string_view kKeyComponentFormat = "sekds-key-component/1";
 
