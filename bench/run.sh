@@ -29,6 +29,9 @@
 #   e2e          bench_tsm_flows --manifest: sekds-tsm's batch engine, steps 1-8 on 1,000 fresh
 #                virtual cards (sekds-card serve --grid), keys from this server (cards/s)
 set -euo pipefail
+# The sekds programs refuse to run as root unless told (src/process/hardening.h); this
+# development script may be run as root (CI is).
+export SEKDS_ALLOW_ROOT=1
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${SEKDS_BUILD_DIR:-$REPO/build-bench}

@@ -13,6 +13,9 @@
 # Binaries from $SEKDS_BUILD_DIR (default build/). Leaves the TTP server and the grid running
 # and says how to stop them.
 set -euo pipefail
+# The sekds programs refuse to run as root unless told (src/process/hardening.h); this
+# development script may be run as root (CI is).
+export SEKDS_ALLOW_ROOT=1
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${SEKDS_BUILD_DIR:-$REPO/build}
 export SEKDS_BUILD_DIR=$BUILD

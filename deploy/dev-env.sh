@@ -24,6 +24,9 @@
 # Idempotent: `up` again keeps what exists, completes what is missing, restarts the server only
 # if its configuration changed. Binaries: $SEKDS_BUILD_DIR (default <repo>/build), built first.
 set -euo pipefail
+# The sekds programs refuse to run as root unless told (src/process/hardening.h); this
+# development script may be run as root (CI is).
+export SEKDS_ALLOW_ROOT=1
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${SEKDS_BUILD_DIR:-$REPO/build}

@@ -9,19 +9,16 @@
 #include <iostream>
 
 #include "admin/errors.h"
+#include "process/secret_file.h"
 
 namespace sekds::admin {
 
 namespace {
 
+using process::mode_text;
+
 [[noreturn]] void file_error(const std::filesystem::path& p, const std::string& what, int err) {
   throw AdminError(ExitCode::Usage, "FileError", p.string() + ": " + what + ": " + std::strerror(err));
-}
-
-std::string mode_text(mode_t m) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
-  return buf;
 }
 
 }  // namespace
@@ -74,32 +71,19 @@ void write_private_file(const std::filesystem::path& path, const gp::SecureText&
 }
 
 gp::SecureText read_private_file(const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) file_error(path, "cannot open", errno);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw AdminError(ExitCode::Usage, "FileError", path.string() + ": not a regular file");
+  using R = process::SecretFileError::Reason;
+  process::SecretFile f;
+  try {
+    f = process::read_secret_file(path, 65536, process::ModeCheck::Any);
+  } catch (const process::SecretFileError& e) {
+    if (e.reason() == R::TooLarge)
+      throw AdminError(ExitCode::Usage, "FileError", path.string() + ": larger than 64 KiB, not a component sheet");
+    throw AdminError(ExitCode::Usage, "FileError", e.what());
   }
-  if (st.st_size > 65536) {
-    ::close(fd);
-    throw AdminError(ExitCode::Usage, "FileError", path.string() + ": larger than 64 KiB, not a component sheet");
-  }
-  if ((st.st_mode & 077) != 0)
-    std::cerr << "sekds-admin: warning: " << path.string() << " may be read by group/others (mode " << mode_text(st.st_mode)
+  if ((f.mode & 077) != 0)
+    std::cerr << "sekds-admin: warning: " << path.string() << " may be read by group/others (mode " << mode_text(f.mode)
               << "); a key component belongs to one custodian (chmod 600)\n";
-  gp::SecureText out;
-  out.resize(static_cast<std::size_t>(st.st_size));
-  std::size_t off = 0;
-  while (off < out.size()) {
-    const ssize_t n = ::read(fd, out.data() + off, out.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    off += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  out.resize(off);
-  return out;
+  return std::move(f.text);
 }
 
 }  // namespace sekds::admin

@@ -7,8 +7,10 @@
 #include <string>
 
 #include "card/commands.h"
+#include "process/hardening.h"
 
 int main(int argc, char** argv) {
+  sekds::process::harden_process("sekds-card");
   CLI::App app{"sekds-card: virtual GlobalPlatform secure elements (grid over TCP, PC/SC through vpcd)", "sekds-card"};
   app.failure_message([](const CLI::App*, const CLI::Error& e) { return "sekds-card: " + std::string(e.what()) + "\n"; });
   app.require_subcommand(1);

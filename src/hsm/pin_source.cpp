@@ -1,62 +1,46 @@
 #include "hsm/pin_source.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cctype>
-#include <cerrno>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
 #include "hsm/error.h"
+#include "process/secret_file.h"
 
 namespace sekds::hsm {
 namespace {
 
 [[noreturn]] void fail(const std::string& what) { throw HsmError(HsmErrc::PinSource, what); }
 
-std::string mode_text(mode_t m) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
-  return buf;
+gp::SecureBytes read_pin_file(const std::string& path) {
+  gp::SecureText text;
+  try {
+    text = process::read_secret_file(path, 4096, process::ModeCheck::Private).text;
+  } catch (const process::SecretFileError& e) {
+    if (e.reason() == process::SecretFileError::Reason::TooLarge)
+      fail("PIN file " + path + " is larger than 4 KiB; it does not look like a PIN");
+    fail(std::string("PIN file ") + e.what());
+  }
+  if (!text.empty() && text.back() == '\n') {
+    text.pop_back();
+    if (!text.empty() && text.back() == '\r') text.pop_back();
+  }
+  if (text.empty()) fail("PIN file " + path + " is empty");
+  return gp::SecureBytes(text.begin(), text.end());
 }
 
-// Reads the whole file through one descriptor so the permission check and the read see the
-// same file (no check-then-open race).
-gp::SecureBytes read_pin_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail("PIN file " + path + ": " + std::strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) fail("PIN file " + path + ": " + std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) fail("PIN file " + path + " is not a regular file");
-  if ((st.st_mode & 077) != 0)
-    fail("PIN file " + path + " has mode " + mode_text(st.st_mode) +
-         "; group and others must have no access (chmod 600 " + path + ")");
-  if (st.st_size > 4096) fail("PIN file " + path + " is larger than 4 KiB; it does not look like a PIN");
-  gp::SecureBytes pin(static_cast<std::size_t>(st.st_size) + 1);
-  std::size_t got = 0;
-  for (;;) {
-    ssize_t n = ::read(fd, pin.data() + got, pin.size() - got);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail("PIN file " + path + ": " + std::strerror(errno));
-    }
-    if (n == 0) break;
-    got += static_cast<std::size_t>(n);
-    if (got == pin.size()) fail("PIN file " + path + " changed while being read");
-  }
-  pin.resize(got);
-  if (!pin.empty() && pin.back() == '\n') {
-    pin.pop_back();
-    if (!pin.empty() && pin.back() == '\r') pin.pop_back();
-  }
-  if (pin.empty()) fail("PIN file " + path + " is empty");
+// Takes the PIN out of the environment: its bytes are overwritten where they are (the block
+// the kernel copied at exec, which /proc/PID/environ shows, or glibc's setenv copy, which
+// unsetenv never frees), then the variable is removed, so neither children nor a later getenv
+// see it. Copies outside this process (the parent shell's) are out of reach.
+gp::SecureBytes take_env_pin(const std::string& name) {
+  char* v = std::getenv(name.c_str());
+  if (v == nullptr) fail("PIN variable " + name + " is not set");
+  if (*v == '\0') fail("PIN variable " + name + " is empty");
+  const std::size_t n = std::strlen(v);
+  gp::SecureBytes pin(v, v + n);
+  gp::secure_wipe(v, n);
+  ::unsetenv(name.c_str());
   return pin;
 }
 
@@ -71,6 +55,7 @@ PinSource PinSource::parse(std::string_view spec) {
   } else if (spec.rfind("env:", 0) == 0) {
     p.kind_ = Kind::Env;
     p.where_ = std::string(spec.substr(4));
+    p.env_ = std::make_shared<EnvPin>();
     if (p.where_.empty()) fail("PIN source 'env:' needs a variable name (env:NAME)");
     for (char c : p.where_)
       if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_'))
@@ -94,10 +79,13 @@ gp::SecureBytes PinSource::read() const {
   switch (kind_) {
     case Kind::File: return read_pin_file(where_);
     case Kind::Env: {
-      const char* v = std::getenv(where_.c_str());
-      if (v == nullptr) fail("PIN variable " + where_ + " is not set");
-      if (*v == '\0') fail("PIN variable " + where_ + " is empty");
-      return gp::SecureBytes(v, v + std::strlen(v));
+      // The variable is gone after the first read: later reads (a reconnect) get the copy.
+      const std::lock_guard<std::mutex> guard(env_->mu);
+      if (!env_->taken) {
+        env_->pin = take_env_pin(where_);
+        env_->taken = true;
+      }
+      return env_->pin;
     }
     case Kind::Value:
       if (value_.empty()) fail("no PIN source configured (give file:/path or env:NAME)");

@@ -4,11 +4,15 @@
 //                The file must be a regular file that neither group nor others may access
 //                (mode & 077 == 0): a PIN file readable by others is REFUSED, not warned about,
 //                because a warning in a log is easy to miss and the fix (chmod 600) is trivial.
-//   env:NAME     the value of the variable NAME (must be set and non-empty).
+//   env:NAME     the value of the variable NAME (must be set and non-empty). The first read
+//                wipes the value in the environment and unsets NAME; the source (and its
+//                copies) keep the PIN for later reads.
 //
 // The PIN itself lives only in a gp::SecureBytes.
 #pragma once
 
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -36,6 +40,12 @@ class PinSource {
   Kind kind_ = Kind::Value;
   std::string where_;
   gp::SecureBytes value_;
+  struct EnvPin {
+    std::mutex mu;
+    bool taken = false;
+    gp::SecureBytes pin;
+  };
+  std::shared_ptr<EnvPin> env_;  // env: the PIN once taken out of the environment
 };
 
 }  // namespace sekds::hsm

@@ -11,6 +11,7 @@
 
 #include "hsm/error.h"
 #include "hsm/hsm.h"
+#include "process/hardening.h"
 #include "service/authorizer.h"
 #include "service/config.h"
 #include "service/key_release_service.h"
@@ -86,6 +87,11 @@ std::unique_ptr<hsm::Hsm> open_hsm(const HsmConfig& c, unsigned workers) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sekds::process::harden_process("sekds-server");
+  // Before anything that may start a thread (the logger, the store's checkpointer, the PKCS#11
+  // module): such threads inherit the mask, so SIGTERM reaches run_until_signal's sigtimedwait
+  // and drains the server instead of killing it. A signal during start-up waits until then.
+  sekds::process::block_termination_signals();
   CLI::App app{"sekds-server: releases diversified card keys to TSMs over mutual-TLS SOAP"};
   std::string config_path;
   bool check_only = false;

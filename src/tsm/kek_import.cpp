@@ -1,7 +1,5 @@
 #include "tsm/kek_import.h"
 
-#include <fstream>
-#include <iterator>
 #include <set>
 
 #include "gp/error.h"
@@ -10,17 +8,18 @@
 #include "hsm/error.h"
 #include "hsm/hsm.h"
 #include "hsm/kek.h"
+#include "process/secret_file.h"
 #include "tsm/error.h"
 
 namespace sekds::tsm {
 namespace {
 
 gp::SecureText read_sheet(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw TsmError(TsmErrc::Usage, p.string() + ": cannot read the component file");
-  gp::SecureText t;
-  t.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  return t;
+  try {
+    return process::read_secret_file(p, 64 * 1024, process::ModeCheck::Any).text;
+  } catch (const process::SecretFileError& e) {
+    throw TsmError(TsmErrc::Usage, std::string(e.what()) + " (the component file)");
+  }
 }
 
 }  // namespace

@@ -1,20 +1,14 @@
 #include "tsm/local_key_source.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cctype>
-#include <fstream>
-#include <iterator>
 
 #include "gp/error.h"
+#include "process/secret_file.h"
 #include "tsm/error.h"
 
 namespace sekds::tsm {
 namespace {
-
-// Text holding key material: its heap buffer is wiped when released.
-using SecretText = std::basic_string<char, std::char_traits<char>, gp::WipingAllocator<char>>;
 
 bool key_type_fits(gp::Scp scp, gp::KeyType t) noexcept {
   return scp == gp::Scp::Scp02 ? t == gp::KeyType::Des2 : gp::is_aes(t);
@@ -23,40 +17,37 @@ bool key_type_fits(gp::Scp scp, gp::KeyType t) noexcept {
 }  // namespace
 
 gp::SecureBytes read_key_file(const std::filesystem::path& file) {
-  struct stat st {};
-  if (::stat(file.c_str(), &st) != 0)
-    throw TsmError(TsmErrc::Config, file.string() + ": cannot read the key file (missing?)");
-  if (!S_ISREG(st.st_mode)) throw TsmError(TsmErrc::Config, file.string() + ": not a regular file");
-  if ((st.st_mode & 077) != 0)
+  using R = process::SecretFileError::Reason;
+  process::SecretFile f;
+  try {
+    f = process::read_secret_file(file, 64 * 1024, process::ModeCheck::Any);
+  } catch (const process::SecretFileError& e) {
+    switch (e.reason()) {
+      case R::Open: throw TsmError(TsmErrc::Config, file.string() + ": cannot read the key file (missing?)");
+      case R::NotRegular: throw TsmError(TsmErrc::Config, file.string() + ": not a regular file");
+      default: throw TsmError(TsmErrc::Config, std::string(e.what()));
+    }
+  }
+  if ((f.mode & 077) != 0)
     throw TsmError(TsmErrc::Config, file.string() + ": key file is accessible by group or others (mode " +
-                                        [&] {
-                                          char b[8];
-                                          std::snprintf(b, sizeof b, "%04o", st.st_mode & 07777);
-                                          return std::string(b);
-                                        }() +
-                                        "); chmod 600 it");
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw TsmError(TsmErrc::Config, file.string() + ": cannot open the key file");
-  SecretText text;  // wiped on release
-  text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  // Take the first non-empty, non-comment line.
+                                        process::mode_text(f.mode) + "); chmod 600 it");
+  // Take the first non-empty, non-comment line (views into the wiped buffer: no copies).
+  const std::string_view all = gp::text_view(f.text);
+  std::string_view line;
   std::size_t pos = 0;
-  SecretText line;
-  while (pos < text.size()) {
-    std::size_t end = text.find('\n', pos);
-    if (end == SecretText::npos) end = text.size();
-    line.assign(text, pos, end - pos);
+  while (pos < all.size()) {
+    std::size_t end = all.find('\n', pos);
+    if (end == std::string_view::npos) end = all.size();
+    line = all.substr(pos, end - pos);
     pos = end + 1;
-    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
-    std::size_t start = 0;
-    while (start < line.size() && std::isspace(static_cast<unsigned char>(line[start]))) ++start;
-    line.erase(0, start);
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.remove_suffix(1);
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front()))) line.remove_prefix(1);
     if (!line.empty() && line.front() != '#') break;
-    line.clear();
+    line = {};
   }
   if (line.empty()) throw TsmError(TsmErrc::Config, file.string() + ": the key file has no hex line");
   try {
-    return gp::secure_from_hex(std::string_view(line.data(), line.size()), file.string());
+    return gp::secure_from_hex(line, file.string());
   } catch (const gp::GpError&) {
     throw TsmError(TsmErrc::Config, file.string() + ": the key file's line is not hex");
   }

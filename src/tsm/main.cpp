@@ -7,6 +7,7 @@
 #include <iostream>
 #include <string>
 
+#include "process/hardening.h"
 #include "service/tls_init.h"
 #include "tsm/cmd_derive.h"
 #include "tsm/cmd_flow.h"
@@ -15,6 +16,7 @@
 #include "tsm/error.h"
 
 int main(int argc, char** argv) {
+  sekds::process::harden_process("sekds-tsm");
   CLI::App app{"sekds-tsm: TSM client of the sekds key diversification service", "sekds-tsm"};
   app.footer(
       "Exit codes: 0 success, 1 internal error, 2 usage or configuration, 3 the TTP refused (fault code printed),\n"

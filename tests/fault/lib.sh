@@ -9,6 +9,9 @@
 #   server_start / server_kill9 / server_stop   the sekds-server this script owns
 # and everything it started is stopped on exit (trap), whatever happens.
 set -euo pipefail
+# The sekds programs refuse to run as root unless told (src/process/hardening.h); this
+# development script may be run as root (CI is).
+export SEKDS_ALLOW_ROOT=1
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 FAULT_DIR=$REPO/tests/fault

@@ -74,6 +74,18 @@ BOOST_AUTO_TEST_CASE(env_variable) {
   ::unsetenv("SEKDS_TEST_PIN_X");
 }
 
+// The PIN must not stay in the environment (children, /proc/PID/environ): wiped in place and
+// unset; the source keeps it for a reconnect.
+BOOST_AUTO_TEST_CASE(env_pin_is_taken_out_of_the_environment) {
+  ::setenv("SEKDS_TEST_PIN_Y", "246810", 1);
+  const char* where = std::getenv("SEKDS_TEST_PIN_Y");  // glibc never frees a setenv string
+  const auto p = PinSource::parse("env:SEKDS_TEST_PIN_Y");
+  BOOST_TEST(str(p.read()) == "246810");
+  BOOST_TEST(std::getenv("SEKDS_TEST_PIN_Y") == nullptr);
+  BOOST_TEST(std::string(where, where + 6).find("246810") == std::string::npos);
+  BOOST_TEST(str(p.read()) == "246810");  // again, as after a reconnect
+}
+
 BOOST_AUTO_TEST_CASE(literal_pins_are_refused_without_echo) {
   try {
     PinSource::parse("123456");
