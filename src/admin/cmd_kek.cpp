@@ -211,13 +211,16 @@ void run_activate(Context& ctx, const StateOptions& o) {
   rec.detail = {{"tsm", o.tsm}};
   ctx.track(rec);
   const store::Kek k = require_kek(ctx, rec, o.tsm, o.index);
-  // Only a KEK whose HSM copy is there and matches the recorded KCV becomes usable.
+  // Only a KEK whose HSM copy is there, is the key its ceremony recorded (its check wrap, no
+  // KCV oracle: hsm/kek.h) and matches the recorded KCV becomes usable.
   if (k.state == store::KekState::Pending) {
     gp::Bytes in_hsm;
     try {
       in_hsm = hsm::KekStore(ctx.hsm_user()).kek_kcv(k.spec.hsm_label);
     } catch (const hsm::HsmError& e) {
-      if (e.unavailable() || e.code() != hsm::HsmErrc::ObjectNotFound) throw;
+      if (e.unavailable()) throw;
+      if (e.code() == hsm::HsmErrc::KcvMismatch) ctx.refuse(rec, "KcvMismatch", e.what());
+      if (e.code() != hsm::HsmErrc::ObjectNotFound) throw;
       ctx.refuse(rec, "ObjectNotFound", "the HSM has no KEK '" + k.spec.hsm_label + "': " + e.what());
     }
     if (in_hsm != k.spec.kcv)

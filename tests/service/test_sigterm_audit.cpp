@@ -152,6 +152,7 @@ BOOST_AUTO_TEST_CASE(startup_misconfigurations_are_one_line_naming_the_key) {
   // Not a database.
   const fs::path junk = dir / "junk.db";
   std::ofstream(junk) << std::string(8192, 'x');
+  fs::permissions(junk, fs::perms::owner_read | fs::perms::owner_write);  // private, as the store requires
   expect_one_line("not a database", replace(good, w.db_path().string(), junk.string()), {"store.path", "Corrupt"});
   // A database migrated by a newer sekds.
   const fs::path newer = dir / "newer.db";
