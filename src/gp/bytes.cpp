@@ -118,7 +118,7 @@ void* secure_allocate(std::size_t bytes) {
   try {
     page_table().lock(p, bytes);
   } catch (...) {
-    ::operator delete(p, bytes);
+    ::operator delete(p);  // unsized: clang 14 has no sized delete without -fsized-deallocation
     throw;
   }
   ++page_table().allocations;
@@ -128,7 +128,7 @@ void* secure_allocate(std::size_t bytes) {
 void secure_deallocate(void* p, std::size_t bytes) noexcept {
   secure_wipe(p, bytes);
   if (bytes != 0) page_table().unlock(p, bytes);
-  ::operator delete(p, bytes);
+  ::operator delete(p);  // unsized: clang 14 has no sized delete without -fsized-deallocation
 }
 
 }  // namespace detail
