@@ -6,10 +6,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 
 #include "gp/cplc.h"
+#include "process/secret_file.h"
 
 namespace sekds::card {
 
@@ -73,18 +73,10 @@ CREATE TABLE IF NOT EXISTS store_data (
 
 constexpr const char* kMigration2 = "ALTER TABLE card ADD COLUMN management_level INTEGER NOT NULL DEFAULT 1";
 
-std::string mode_text(mode_t m) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
-  return buf;
-}
-
 // The file holds the cards' static keys: a copy readable by other users is a copy of the keys.
 void refuse_shared(const std::string& file, const struct stat& st) {
-  if (!S_ISREG(st.st_mode)) throw CardStoreError("card store " + file + " is not a regular file");
-  if ((st.st_mode & 077) != 0)
-    throw CardStoreError("card store " + file + " has mode " + mode_text(st.st_mode) +
-                         "; group and others must have no access (chmod 600 " + file + ")");
+  if (const std::string problem = process::private_file_problem(st, file); !problem.empty())
+    throw CardStoreError("card store " + file + problem);
 }
 
 // The database file, created 0600 whatever the umask, or an existing one checked through the

@@ -38,6 +38,13 @@ std::string mode_text(mode_t mode) {
   return buf;
 }
 
+std::string private_file_problem(const struct stat& st, const std::string& file) {
+  if (!S_ISREG(st.st_mode)) return " is not a regular file";
+  if ((st.st_mode & 077) != 0)
+    return " has mode " + mode_text(st.st_mode) + "; group and others must have no access (chmod 600 " + file + ")";
+  return {};
+}
+
 SecretFile read_secret_file(const std::filesystem::path& path, std::size_t max_bytes, ModeCheck check) {
   using R = SecretFileError::Reason;
   const Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));

@@ -5,6 +5,7 @@
 // the same file (no check-then-open race).
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstddef>
@@ -44,5 +45,11 @@ SecretFile read_secret_file(const std::filesystem::path& path, std::size_t max_b
 
 // "0640": for messages about a file's mode.
 std::string mode_text(mode_t mode);
+
+// For files only their owner may access (the TTP store, the log, the card grid): "" when `st`
+// is a regular file group and others cannot access, else what is wrong, worded to follow the
+// file's name: " is not a regular file" or " has mode 0644; group and others must have no
+// access (chmod 600 <file>)".
+std::string private_file_problem(const struct stat& st, const std::string& file);
 
 }  // namespace sekds::process

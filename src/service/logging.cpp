@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstdio>
 #include <cstring>
 #include <ctime>
 
@@ -14,14 +13,10 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include "process/secret_file.h"
+
 namespace sekds::service {
 namespace {
-
-std::string mode_text(mode_t m) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
-  return buf;
-}
 
 // The log names TSMs, cards and peers: the file is created 0600 whatever the umask (spdlog's
 // fopen would use 0666 minus the umask), and an existing one that group or others may access
@@ -45,9 +40,7 @@ void prepare_log_file(const std::filesystem::path& file) {
   const int err = errno;
   ::close(fd);
   if (!stat_ok) fail(std::string(": ") + std::strerror(err));
-  if (!S_ISREG(st.st_mode)) fail(" is not a regular file");
-  if ((st.st_mode & 077) != 0)
-    fail(" has mode " + mode_text(st.st_mode) + "; group and others must have no access (chmod 600 " + p + ")");
+  if (const std::string problem = process::private_file_problem(st, p); !problem.empty()) fail(problem);
 }
 
 }  // namespace

@@ -5,20 +5,14 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <string>
 
+#include "process/secret_file.h"
 #include "store/store_error.h"
 
 namespace sekds::store {
 namespace {
-
-std::string mode_text(mode_t m) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
-  return buf;
-}
 
 [[noreturn]] void refuse(const std::string& what) { throw StoreError(StoreErrc::Io, what); }
 
@@ -32,10 +26,8 @@ void check_private(const std::string& file, const char* what, bool must_exist = 
     if (errno == ENOENT && !must_exist) return;
     refuse(std::string(what) + " " + file + ": " + std::strerror(errno));
   }
-  if (!S_ISREG(st.st_mode)) refuse(std::string(what) + " " + file + " is not a regular file");
-  if ((st.st_mode & 077) != 0)
-    refuse(std::string(what) + " " + file + " has mode " + mode_text(st.st_mode) +
-           "; group and others must have no access (chmod 600 " + file + ")");
+  if (const std::string problem = process::private_file_problem(st, file); !problem.empty())
+    refuse(std::string(what) + " " + file + problem);
 }
 
 }  // namespace
