@@ -166,23 +166,11 @@ CeremonyValues ceremony_values_in_hsm(Session& s, CK_OBJECT_HANDLE master, gp::K
 
 CK_OBJECT_HANDLE store_ceremony_values(Session& s, const std::string& label, const CeremonyValues& v) {
   const gp::SecureBytes data = v.encode();
-  Template t;
-  t.add_ulong(CKA_CLASS, CKO_DATA)
-      .add(CKA_TOKEN, true)
-      .add(CKA_PRIVATE, true)
-      .add(CKA_MODIFIABLE, false)
-      .add(CKA_LABEL, std::string_view(label))
-      .add(CKA_APPLICATION, std::string_view(kCeremonyValuesApplication))
-      .add(CKA_VALUE, gp::view(data));
-  return s.create(t);
+  return create_key_record(s, label, kCeremonyValuesApplication, gp::view(data), true);
 }
 
 std::optional<CeremonyValues> load_ceremony_values(Session& s, const std::string& label) {
-  Template t;
-  t.add_ulong(CKA_CLASS, CKO_DATA)
-      .add(CKA_LABEL, std::string_view(label))
-      .add(CKA_APPLICATION, std::string_view(kCeremonyValuesApplication));
-  auto found = s.find(t, 2);
+  const auto found = find_key_records(s, label, kCeremonyValuesApplication);
   if (found.empty()) return std::nullopt;
   if (found.size() > 1)
     throw HsmError(HsmErrc::InvalidArgument, "master '" + label + "' has more than one ceremony values record");

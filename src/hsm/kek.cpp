@@ -44,14 +44,6 @@ gp::Bytes wrap_check_key(Session& s, CK_OBJECT_HANDLE kek, bool private_objects)
   return out;
 }
 
-Template check_record_match(const std::string& label) {
-  Template t;
-  t.add_ulong(CKA_CLASS, CKO_DATA)
-      .add(CKA_LABEL, std::string_view(label))
-      .add(CKA_APPLICATION, std::string_view(kKekCheckApplication));
-  return t;
-}
-
 }  // namespace
 
 gp::Bytes KekStore::create_kek(const std::string& label, gp::ByteView value) {
@@ -88,15 +80,8 @@ gp::Bytes KekStore::create_kek(const std::string& label, gp::ByteView value) {
     gp::Bytes record(std::begin(kCheckMagic), std::end(kCheckMagic));
     record.insert(record.end(), expected.begin(), expected.end());
     record.insert(record.end(), expected_wrap.begin(), expected_wrap.end());
-    Template rt;
-    rt.add_ulong(CKA_CLASS, CKO_DATA)
-        .add(CKA_TOKEN, true)
-        .add(CKA_PRIVATE, false)  // beside the KEK, which an SO session makes public
-        .add(CKA_MODIFIABLE, false)
-        .add(CKA_LABEL, std::string_view(label))
-        .add(CKA_APPLICATION, std::string_view(kKekCheckApplication))
-        .add(CKA_VALUE, gp::ByteView(record));
-    ScopedObject rec(s, s.create(rt));
+    // Public, beside the KEK, which an SO session makes public.
+    ScopedObject rec(s, create_key_record(s, label, kKekCheckApplication, record, false));
     kek.release();  // keep the token objects
     rec.release();
     return expected;
@@ -112,8 +97,7 @@ gp::Bytes KekStore::kek_kcv(const std::string& label) {
       throw HsmError(HsmErrc::Unsupported, "KEK '" + label +
                                                "' cannot wrap, so it cannot be checked in the HSM; use the "
                                                "KCV returned when it was imported");
-    Template match = check_record_match(label);
-    auto found = s.find(match, 2);
+    const auto found = find_key_records(s, label, kKekCheckApplication);
     if (found.size() != 1)
       throw HsmError(HsmErrc::ObjectNotFound, "KEK '" + label + "' has no check record (" + kKekCheckApplication + ")");
     const gp::Bytes record = s.get_bytes(found.front(), CKA_VALUE);

@@ -125,6 +125,27 @@ bool holds_value(Session& s, CK_OBJECT_HANDLE key, gp::KeyType type, gp::ByteVie
   return gp::equal_ct(in_hsm, expected);
 }
 
+CK_OBJECT_HANDLE create_key_record(Session& s, const std::string& label, const char* application, gp::ByteView value,
+                                   bool private_objects) {
+  Template t;
+  t.add_ulong(CKA_CLASS, CKO_DATA)
+      .add(CKA_TOKEN, true)
+      .add(CKA_PRIVATE, private_objects)
+      .add(CKA_MODIFIABLE, false)
+      .add(CKA_LABEL, std::string_view(label))
+      .add(CKA_APPLICATION, std::string_view(application))
+      .add(CKA_VALUE, value);
+  return s.create(t);
+}
+
+std::vector<CK_OBJECT_HANDLE> find_key_records(Session& s, const std::string& label, const char* application) {
+  Template t;
+  t.add_ulong(CKA_CLASS, CKO_DATA)
+      .add(CKA_LABEL, std::string_view(label))
+      .add(CKA_APPLICATION, std::string_view(application));
+  return s.find(t, 2);
+}
+
 void check_kcv_alg(gp::KeyType type, gp::KcvAlg alg) {
   const bool des_alg = alg == gp::KcvAlg::Des3Zero;
   if (des_alg == gp::is_aes(type))

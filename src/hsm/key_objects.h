@@ -2,6 +2,7 @@
 // shared by master-key, KEK and release code.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "gp/bytes.h"
@@ -59,6 +60,13 @@ CK_OBJECT_HANDLE derive_card_key(Session& s, CK_OBJECT_HANDLE master, bool des_m
 
 // KCV of a key made by derive_card_key: C_Encrypt (ECB) of the KCV block, or C_Sign (AES-CMAC).
 gp::Bytes card_key_kcv(Session& s, CK_OBJECT_HANDLE key, gp::KeyType type, gp::KcvAlg alg);
+
+// A record kept beside a key on the token: a non-modifiable CKO_DATA carrying the key's label
+// and CKA_APPLICATION `application` (direct-release data, ceremony values, KEK check).
+CK_OBJECT_HANDLE create_key_record(Session& s, const std::string& label, const char* application, gp::ByteView value,
+                                   bool private_objects);
+// The records of `label` for `application` (at most 2: callers refuse more than one).
+std::vector<CK_OBJECT_HANDLE> find_key_records(Session& s, const std::string& label, const char* application);
 
 // Refuses a KCV convention that does not fit the key type (DES keys: Des3Zero only).
 void check_kcv_alg(gp::KeyType type, gp::KcvAlg alg);

@@ -86,11 +86,7 @@ std::shared_ptr<const KeyRelease::MasterInfo> KeyRelease::master_info(Session& s
   } else {
     bad("object '" + label + "' is not a DES2, DES3 or AES master key");
   }
-  Template dt;
-  dt.add_ulong(CKA_CLASS, CKO_DATA)
-      .add(CKA_LABEL, std::string_view(label))
-      .add(CKA_APPLICATION, std::string_view(kDirectReleaseApplication));
-  auto data = s.find(dt, 2);
+  const auto data = find_key_records(s, label, kDirectReleaseApplication);
   if (data.size() == 1) {
     m->has_direct = true;
     m->direct_data = s.get_secret(data.front());

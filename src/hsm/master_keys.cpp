@@ -69,15 +69,7 @@ Template master_attributes(const std::string& label, bool des, const KeyPolicyCa
 }
 
 CK_OBJECT_HANDLE create_direct_release_data(Session& s, const std::string& label, gp::ByteView d) {
-  Template t;
-  t.add_ulong(CKA_CLASS, CKO_DATA)
-      .add(CKA_TOKEN, true)
-      .add(CKA_PRIVATE, true)
-      .add(CKA_MODIFIABLE, false)
-      .add(CKA_LABEL, std::string_view(label))
-      .add(CKA_APPLICATION, std::string_view(kDirectReleaseApplication))
-      .add(CKA_VALUE, d);
-  return s.create(t);
+  return create_key_record(s, label, kDirectReleaseApplication, d, true);
 }
 
 // The data D with E_K(D) = K for method none: whole blocks (AES-192 keys padded to 32 bytes;
