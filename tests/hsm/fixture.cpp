@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 
+#include "gp/kcv.h"
 #include "hsm/kek.h"
 
 namespace sekds::hsmtest {
@@ -63,6 +64,17 @@ gp::SecureBytes aes_unwrap(gp::ByteView kek, gp::ByteView wrapped) { return wrap
 gp::Bytes aes_wrap(gp::ByteView kek, gp::ByteView key) {
   gp::SecureBytes w = wrap_cipher(true, kek, key);
   return gp::Bytes(w.begin(), w.end());
+}
+
+hsm::KeyComponents split(gp::ByteView key, gp::KeyType type) {
+  const auto alg = gp::gp_kcv_alg(type);
+  hsm::KeyComponents c;
+  c.parts.push_back(gp::random_secure(key.size()));
+  c.parts.push_back(gp::to_secure(key));
+  gp::xor_into(c.parts[1], gp::view(c.parts[0]));
+  for (const auto& p : c.parts) c.kcvs.push_back(gp::kcv(alg, gp::view(p)));
+  c.combined_kcv = gp::kcv(alg, key);
+  return c;
 }
 
 }  // namespace sekds::hsmtest

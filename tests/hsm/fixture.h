@@ -8,6 +8,7 @@
 
 #include "gp/bytes.h"
 #include "hsm/hsm.h"
+#include "hsm/key_objects.h"
 #include "support/softhsm_token.h"
 
 namespace sekds::hsmtest {
@@ -24,6 +25,9 @@ struct TokenFixture {
   // `pkcs11-tool -O` as a child process, logged in as USER.
   std::string list_objects() const;
 };
+
+// Two components whose XOR is `key` (the test knows the master, the HSM only gets components).
+hsm::KeyComponents split(gp::ByteView key, gp::KeyType type);
 
 // RFC 3394 with OpenSSL's EVP (not the HSM, not our code).
 gp::SecureBytes aes_unwrap(gp::ByteView kek, gp::ByteView wrapped);

@@ -20,21 +20,11 @@
 
 using namespace sekds;
 using hsm::Enforcement;
+using hsmtest::split;
 
 namespace {
 
 const char* kKekLabel = "sekds/kek/tsm1/1";
-
-hsm::KeyComponents split(gp::ByteView key, gp::KeyType type) {
-  const auto alg = gp::gp_kcv_alg(type);
-  hsm::KeyComponents c;
-  c.parts.push_back(gp::random_secure(key.size()));
-  c.parts.push_back(gp::to_secure(key));
-  gp::xor_into(c.parts[1], gp::view(c.parts[0]));
-  for (const auto& p : c.parts) c.kcvs.push_back(gp::kcv(alg, gp::view(p)));
-  c.combined_kcv = gp::kcv(alg, key);
-  return c;
-}
 
 std::string module_name(hsm::Session& s) {
   CK_INFO info{};

@@ -17,23 +17,12 @@ using namespace sekds;
 using gp::DiversificationMethod;
 using hsm::HsmErrc;
 using hsmtest::expect_hsm_error;
+using hsmtest::split;
 
 namespace {
 
 const gp::Bytes kKek = gp::from_hex("5A5B5C5D5E5F606162636465666768696A6B6C6D6E6F70717273747576777879");
 const char* kKekLabel = "sekds/kek/tsm1/1";
-
-// Two components whose XOR is `key` (the test knows the master, the HSM only gets components).
-hsm::KeyComponents split(gp::ByteView key, gp::KeyType type) {
-  const auto alg = gp::gp_kcv_alg(type);
-  hsm::KeyComponents c;
-  c.parts.push_back(gp::random_secure(key.size()));
-  c.parts.push_back(gp::to_secure(key));
-  gp::xor_into(c.parts[1], gp::view(c.parts[0]));
-  for (const auto& p : c.parts) c.kcvs.push_back(gp::kcv(alg, gp::view(p)));
-  c.combined_kcv = gp::kcv(alg, key);
-  return c;
-}
 
 struct KeySet {
   hsm::MasterKeyRef ref;
