@@ -34,195 +34,20 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using detail::Connection;
+using detail::LogThrottle;
+using detail::close_transport;
+using detail::openssl_error;
+using detail::peer_key_of;
+using detail::quick_disconnect;
+using detail::soap_error_text;
 
 // TLS 1.2 suites when no list is configured: forward secrecy and AEAD only.
 constexpr const char* kDefaultCiphers =
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:"
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305";
 
-std::string openssl_error() {
-  unsigned long e = ERR_get_error();
-  ERR_clear_error();
-  if (e == 0) return "unknown error";
-  char buf[256];
-  ERR_error_string_n(e, buf, sizeof buf);
-  return buf;
-}
-
-std::string soap_error_text(struct soap* s) {
-  const char* t = soap_fault_string(s);
-  const char* d = soap_fault_detail(s);
-  std::string out = t ? t : "unknown error";
-  if (d && *d) out += std::string(": ") + d;
-  for (char& ch : out)
-    if (ch == '\n' || ch == '\r') ch = ' ';
-  return out;
-}
-
-// Replaces gSOAP's tcp_disconnect(): that one waits up to 5 s for the peer's TLS close_notify
-// (measured in the gSOAP sources' behaviour: a keep-alive client that is not reading never
-// answers), which would pin a worker on every close. Here: send close_notify once, close.
-void close_transport(SSL*& ssl, int& fd) {
-  if (ssl) {
-    SSL_shutdown(ssl);
-    SSL_free(ssl);
-    ssl = nullptr;
-    ERR_clear_error();
-  }
-  if (fd >= 0) {
-    ::close(fd);
-    fd = -1;
-  }
-}
-
-int quick_disconnect(struct soap* s) {
-  int fd = soap_valid_socket(s->socket) ? s->socket : -1;
-  close_transport(s->ssl, fd);
-  s->socket = SOAP_INVALID_SOCKET;
-  return SOAP_OK;
-}
-
-// At most one line per second per kind for events a peer can provoke at will (refused
-// connections, failed handshakes), so a scan cannot flood the log; the count says how many
-// were not logged.
-class LogThrottle {
- public:
-  // Returns true (and the number suppressed since the last line) when a line may be written.
-  bool allow(long& suppressed) {
-    auto now = Clock::now().time_since_epoch().count();
-    auto last = last_.load(std::memory_order_relaxed);
-    if (now - last < std::chrono::duration_cast<Clock::duration>(std::chrono::seconds(1)).count() ||
-        !last_.compare_exchange_strong(last, now)) {
-      ++suppressed_;
-      return false;
-    }
-    suppressed = suppressed_.exchange(0);
-    return true;
-  }
-
- private:
-  std::atomic<Clock::rep> last_{0};
-  std::atomic<long> suppressed_{0};
-};
-
-// The client address per-peer limits count on: the IPv4 address (also when it arrives
-// IPv4-mapped on an IPv6 socket), or the /64 of an IPv6 address, since one host commonly holds
-// a whole /64 and per-address counting would not bound it.
-std::string peer_key_of(const sockaddr_storage& ss) {
-  char buf[INET6_ADDRSTRLEN] = "";
-  if (ss.ss_family == AF_INET) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(&ss);
-    if (::inet_ntop(AF_INET, &in->sin_addr, buf, sizeof buf)) return buf;
-  } else if (ss.ss_family == AF_INET6) {
-    in6_addr a = reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr;
-    if (IN6_IS_ADDR_V4MAPPED(&a)) {
-      in_addr v4{};
-      std::memcpy(&v4, &a.s6_addr[12], sizeof v4);
-      if (::inet_ntop(AF_INET, &v4, buf, sizeof buf)) return buf;
-    } else {
-      std::memset(&a.s6_addr[8], 0, 8);
-      if (::inet_ntop(AF_INET6, &a, buf, sizeof buf)) return std::string(buf) + "/64";
-    }
-  }
-  return "unknown";  // all odd addresses share one count
-}
-
 }  // namespace
 
-namespace detail {
-
-SoapSlot::~SoapSlot() {
-  endpoint.reset();
-  if (!soap) return;
-  soap_destroy(soap);
-  soap_end(soap);
-  quick_disconnect(soap);
-  soap->master = SOAP_INVALID_SOCKET;  // the listener's: soap_done() must not close it
-  soap_free(soap);  // a copy: the shared SSL_CTX stays with the listener's context
-}
-
-SoapPool::~SoapPool() {
-  all_.clear();
-  if (prototype_) {
-    prototype_->master = SOAP_INVALID_SOCKET;
-    soap_free(prototype_);
-  }
-}
-
-SoapSlot* SoapPool::take() {
-  std::lock_guard lock(mu_);
-  if (!free_.empty()) {
-    SoapSlot* s = free_.back();
-    free_.pop_back();
-    return s;
-  }
-  auto slot = std::make_unique<SoapSlot>();
-  slot->soap = soap_copy(prototype_);
-  if (!slot->soap) throw std::bad_alloc();
-  slot->endpoint = std::make_unique<SoapEndpoint>(slot->soap);
-  all_.push_back(std::move(slot));
-  return all_.back().get();
-}
-
-void SoapPool::give(SoapSlot* slot) noexcept {
-  std::lock_guard lock(mu_);
-  free_.push_back(slot);
-}
-
-std::size_t SoapPool::size() const {
-  std::lock_guard lock(mu_);
-  return all_.size();
-}
-
-Connection::Connection(ServerContext& c, SoapPool& p, int socket_fd, SSL* tls, short ka)
-    : ctx(c), pool(p), fd(socket_fd), ssl(tls), keep_alive(ka),
-      reader(kMaxRequestHeader, c.config.max_message_size),
-      guard(c.config.max_message_size, c.config.max_xml_depth) {}
-
-Connection::~Connection() {
-  if (attached()) {
-    soap_destroy(soap);
-    soap_end(soap);
-    quick_disconnect(soap);  // closes what the connection lent to the context
-    soap->user = nullptr;
-    soap->imode &= ~SOAP_ENC_SSL;
-    soap->omode &= ~SOAP_ENC_SSL;
-    pool.give(slot);
-  }
-  close_transport(ssl, fd);
-}
-
-void Connection::attach() {
-  slot = pool.take();
-  soap = slot->soap;
-  endpoint = slot->endpoint.get();
-  soap->user = this;
-  soap->socket = fd;
-  soap->ssl = ssl;
-  soap->keep_alive = keep_alive;
-  soap->bufidx = soap->buflen = 0;  // nothing of another connection's input
-  soap->imode |= SOAP_ENC_SSL;      // gSOAP reads and writes through soap->ssl
-  soap->omode |= SOAP_ENC_SSL;
-  fd = -1;
-  ssl = nullptr;
-}
-
-void Connection::detach() noexcept {
-  fd = soap_valid_socket(soap->socket) ? soap->socket : -1;  // gSOAP may have closed it
-  ssl = soap->ssl;
-  keep_alive = static_cast<short>(soap->keep_alive);
-  soap->socket = SOAP_INVALID_SOCKET;
-  soap->ssl = nullptr;
-  soap->user = nullptr;
-  soap->imode &= ~SOAP_ENC_SSL;
-  soap->omode &= ~SOAP_ENC_SSL;
-  pool.give(slot);
-  slot = nullptr;
-  soap = nullptr;
-  endpoint = nullptr;
-}
-
-}  // namespace detail
 
 struct Server::Impl {
   // Serve: read what arrived, serve the request once complete. Timeout: answer 408 to a
@@ -765,36 +590,5 @@ void Server::stop() noexcept {
 }
 
 void Server::wait() { impl_->wait(); }
-
-int run_until_signal(Server& server) {
-  sigset_t set, old;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, &old);
-  try {
-    server.start();  // its threads inherit the blocked mask: signals come to sigtimedwait below
-  } catch (...) {
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    throw;
-  }
-  std::atomic<bool> done{false};
-  std::thread waiter([&] {
-    while (!done) {
-      timespec ts{0, 200 * 1000 * 1000};
-      int sig = sigtimedwait(&set, nullptr, &ts);
-      if (sig == SIGTERM || sig == SIGINT) {
-        log_json(spdlog::level::info, {{"event", "signal"}, {"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
-        server.stop();
-        return;
-      }
-    }
-  });
-  server.wait();
-  done = true;
-  waiter.join();
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  return 0;
-}
 
 }  // namespace sekds::service

@@ -14,6 +14,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include <sys/socket.h>
+
 #include <openssl/ssl.h>
 
 #include "stdsoap2.h"
@@ -84,6 +86,44 @@ struct RequestRecord {
   int http_status = 200;
   int gsoap_error = 0;        // gSOAP's error code when the request failed below the operations
   bool domain_fault = false;  // a Fault from the KeyService / validation: answer and keep alive
+};
+
+// Transport helpers of the server (connection.cpp).
+std::string openssl_error();               // the oldest queued OpenSSL error, queue cleared
+std::string soap_error_text(struct soap* s);  // gSOAP's fault string and detail, on one line
+// Replaces gSOAP's tcp_disconnect(): that one waits up to 5 s for the peer's TLS close_notify
+// (a keep-alive client that is not reading never answers), which would pin a worker on every
+// close. Here: send close_notify once, close.
+void close_transport(SSL*& ssl, int& fd);
+int quick_disconnect(struct soap* s);  // close_transport as gSOAP's fclose
+// The client address per-peer limits count on: the IPv4 address (also when it arrives
+// IPv4-mapped on an IPv6 socket), or the /64 of an IPv6 address, since one host commonly holds
+// a whole /64 and per-address counting would not bound it.
+std::string peer_key_of(const sockaddr_storage& ss);
+
+// At most one line per second per kind for events a peer can provoke at will (refused
+// connections, failed handshakes), so a scan cannot flood the log; the count says how many
+// were not logged.
+class LogThrottle {
+  using Clock = std::chrono::steady_clock;
+
+ public:
+  // Returns true (and the number suppressed since the last line) when a line may be written.
+  bool allow(long& suppressed) {
+    auto now = Clock::now().time_since_epoch().count();
+    auto last = last_.load(std::memory_order_relaxed);
+    if (now - last < std::chrono::duration_cast<Clock::duration>(std::chrono::seconds(1)).count() ||
+        !last_.compare_exchange_strong(last, now)) {
+      ++suppressed_;
+      return false;
+    }
+    suppressed = suppressed_.exchange(0);
+    return true;
+  }
+
+ private:
+  std::atomic<Clock::rep> last_{0};
+  std::atomic<long> suppressed_{0};
 };
 
 class SoapEndpoint;  // soap_endpoint.h
