@@ -108,11 +108,104 @@ PageTable& page_table() {
   return *table;
 }
 
+// Small secrets (keys, derivation data, PINs: the release path makes several per card key) come
+// from one region that is mapped, locked and left out of dumps once and never returned: locking
+// and unlocking a heap page per secret cost 4 system calls each and halved the HSM release rate
+// (bench_hsm_ceiling, 2026-12-07). Freed blocks are wiped by the caller and kept on a free list
+// of their size class. Larger secrets, and all of them once the region is full or if the kernel
+// would not lock it, take the page-by-page path above; so do all of them under AddressSanitizer,
+// which sees a use after free only in blocks that go back to its heap.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kUnderAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kUnderAddressSanitizer = true;
+#else
+constexpr bool kUnderAddressSanitizer = false;
+#endif
+#else
+constexpr bool kUnderAddressSanitizer = false;
+#endif
+
+class SmallSecretArena {
+ public:
+  static constexpr std::size_t kRegion = std::size_t{1} << 20;  // 256 pages
+  static constexpr std::size_t kMaxBlock = 4096;
+
+  void* allocate(std::size_t n) {
+    if (kUnderAddressSanitizer || n == 0 || n > kMaxBlock) return nullptr;
+    const std::size_t c = size_class(n);
+    const std::lock_guard<std::mutex> guard(mu_);
+    if (!mapped_ && !map()) return nullptr;
+    if (Free* f = free_[c]) {
+      free_[c] = f->next;
+      return f;
+    }
+    const std::size_t size = kMinBlock << c;
+    if (kRegion - used_ < size) return nullptr;
+    void* p = base_.load(std::memory_order_relaxed) + used_;
+    used_ += size;
+    return p;
+  }
+
+  // False when `p` is not from the region.
+  bool deallocate(void* p, std::size_t n) noexcept {
+    auto* b = static_cast<std::uint8_t*>(p);
+    std::uint8_t* const base = base_.load(std::memory_order_acquire);  // set once, under mu_
+    if (base == nullptr || b < base || b >= base + kRegion) return false;
+    const std::lock_guard<std::mutex> guard(mu_);
+    const std::size_t c = size_class(n);
+    auto* f = static_cast<Free*>(p);
+    f->next = free_[c];
+    free_[c] = f;
+    return true;
+  }
+
+ private:
+  static constexpr std::size_t kMinBlock = 16;  // operator new's alignment
+  static constexpr std::size_t kClasses = 9;    // 16 .. 4096
+  struct Free {
+    Free* next;
+  };
+  static std::size_t size_class(std::size_t n) noexcept {
+    std::size_t c = 0;
+    while ((kMinBlock << c) < n) ++c;
+    return c;
+  }
+  bool map() noexcept {
+    mapped_ = true;  // one attempt: a refusal is not retried on every allocation
+    void* p = ::mmap(nullptr, kRegion, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return false;
+    if (::mlock(p, kRegion) != 0) {  // over RLIMIT_MEMLOCK: the per-page path counts its failures
+      ::munmap(p, kRegion);
+      return false;
+    }
+    ::madvise(p, kRegion, MADV_DONTDUMP);
+    base_.store(static_cast<std::uint8_t*>(p), std::memory_order_release);
+    return true;
+  }
+
+  std::mutex mu_;
+  bool mapped_ = false;
+  std::atomic<std::uint8_t*> base_{nullptr};
+  std::size_t used_ = 0;
+  Free* free_[kClasses] = {};
+};
+
+SmallSecretArena& small_arena() {
+  static SmallSecretArena* const arena = new SmallSecretArena;
+  return *arena;
+}
+
 }  // namespace
 
 namespace detail {
 
 void* secure_allocate(std::size_t bytes) {
+  if (void* small = small_arena().allocate(bytes)) {
+    ++page_table().allocations;
+    return small;
+  }
   void* p = ::operator new(bytes);
   if (bytes == 0) return p;
   try {
@@ -127,6 +220,7 @@ void* secure_allocate(std::size_t bytes) {
 
 void secure_deallocate(void* p, std::size_t bytes) noexcept {
   secure_wipe(p, bytes);
+  if (small_arena().deallocate(p, bytes)) return;
   if (bytes != 0) page_table().unlock(p, bytes);
   ::operator delete(p);  // unsized: clang 14 has no sized delete without -fsized-deallocation
 }
